@@ -1,0 +1,4 @@
+"""`python -m compose` is `berth`."""
+from .cli import main
+
+main()

@@ -1,0 +1,63 @@
+"""The typer app, its global options (docker compose's), and how commands load a project."""
+from __future__ import annotations
+
+import os
+import sys
+from dataclasses import dataclass, field
+from typing import List, Optional
+
+import typer
+
+from ..errors import ComposeError
+from ..load import LoadOptions, load_project
+from ..model import Project
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
+                  context_settings={"help_option_names": ["-h", "--help"]},
+                  help="berth: run compose projects with berth's own container runtime.")
+
+
+@dataclass
+class GlobalOptions:
+    files: tuple[str, ...] = ()
+    project_name: str | None = None
+    project_directory: str | None = None
+    env_files: tuple[str, ...] = ()
+    profiles: tuple[str, ...] = ()
+    extra: dict = field(default_factory=dict)
+
+    def load_options(self, targets: tuple[str, ...] = ()) -> LoadOptions:
+        return LoadOptions(cwd=os.getcwd(), environ=dict(os.environ), files=self.files,
+                           project_name=self.project_name,
+                           project_directory=self.project_directory,
+                           env_files=self.env_files, profiles=self.profiles, targets=targets,
+                           read_stdin=sys.stdin.read)
+
+
+@app.callback()
+def global_options(
+    ctx: typer.Context,
+    file: Optional[List[str]] = typer.Option(None, "-f", "--file", help="Compose file (repeatable; - for stdin)."),
+    project_name: Optional[str] = typer.Option(None, "-p", "--project-name", help="Project name."),
+    project_directory: Optional[str] = typer.Option(None, "--project-directory", help="Project working directory."),
+    env_file: Optional[List[str]] = typer.Option(None, "--env-file", help="Environment file (repeatable)."),
+    profile: Optional[List[str]] = typer.Option(None, "--profile", help="Enable a profile (repeatable)."),
+) -> None:
+    ctx.obj = GlobalOptions(files=tuple(file or ()), project_name=project_name,
+                            project_directory=project_directory, env_files=tuple(env_file or ()),
+                            profiles=tuple(profile or ()))
+
+
+def load(ctx: typer.Context, targets: tuple[str, ...] = ()) -> Project:
+    """Load the project the global options point at; unknown target services are an error."""
+    opts: GlobalOptions = ctx.find_root().obj
+    project = load_project(opts.load_options(targets))
+    for name in targets:
+        if name not in project.services:
+            raise ComposeError(f"no such service: {name}")
+    return project
+
+
+def fail(message: str, code: int = 1) -> "typer.Exit":
+    typer.echo(f"berth: {message}", err=True)
+    return typer.Exit(code)

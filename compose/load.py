@@ -1,0 +1,301 @@
+"""Load a compose project: run the stages in order, nothing else.
+
+files -> YAML -> interpolate -> schema -> canonical -> paths -> merge -> extends ->
+include -> finalize -> profiles -> normalize -> typed model -> semantic checks.
+
+Effects come in through LoadOptions (environment, working directory, stdin);
+nothing here reads os.environ, changes directory, prints or exits.
+"""
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass, field
+from typing import Any, Callable, Mapping
+
+from . import typed
+from .canonical import canonical
+from .dotenv import DotenvError, parse_dotenv
+from .errors import ComposeError
+from .extends import resolve_extends
+from .interpolate import interpolate
+from .merge import finalize, merge
+from .model import Project
+from .normalize import normalize
+from .paths import resolve_paths
+from .validate import check_project, check_schema
+from .yamlsrc import Positions, parse_yaml
+
+COMPOSE_NAMES = ("compose.yaml", "compose.yml", "docker-compose.yaml", "docker-compose.yml")
+_PROJECT_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
+
+
+@dataclass(frozen=True)
+class LoadOptions:
+    cwd: str
+    environ: Mapping[str, str] = field(default_factory=dict)
+    files: tuple[str, ...] = ()  # "-f"; "-" reads stdin
+    project_name: str | None = None
+    project_directory: str | None = None
+    env_files: tuple[str, ...] = ()
+    profiles: tuple[str, ...] = ()
+    targets: tuple[str, ...] = ()  # services named on the command line: their profiles are on
+    read_stdin: Callable[[], str] | None = None
+
+
+class SourceMap:
+    """Where each path of each loaded file was written, to locate errors."""
+
+    def __init__(self) -> None:
+        self._files: list[tuple[str, Positions]] = []
+
+    def add(self, file: str, positions: Positions) -> None:
+        self._files.append((file, positions))
+
+    def locate(self, err: ComposeError) -> ComposeError:
+        if err.line is not None:
+            return err
+        files = [(f, p) for f, p in self._files if err.file in (None, f)]
+        for length in range(len(err.path), -1, -1):
+            prefix = err.path[:length]
+            for file, positions in reversed(files):
+                if prefix in positions:
+                    line, col = positions[prefix]
+                    return err.located(file, line, col)
+        return err.located(files[-1][0] if files else None)
+
+
+def discover(cwd: str) -> list[str]:
+    """The compose file (and its override file) in `cwd` or the nearest parent directory."""
+    directory = os.path.abspath(cwd)
+    while True:
+        for name in COMPOSE_NAMES:
+            candidate = os.path.join(directory, name)
+            if os.path.isfile(candidate):
+                stem, ext = os.path.splitext(name)
+                found = [candidate]
+                for override in (f"{stem}.override{ext}", f"{stem}.override.yml",
+                                 f"{stem}.override.yaml"):
+                    path = os.path.join(directory, override)
+                    if os.path.isfile(path) and path not in found:
+                        found.append(path)
+                        break
+                return found
+        parent = os.path.dirname(directory)
+        if parent == directory:
+            raise ComposeError(f"no compose file found in {cwd} or any parent directory "
+                               f"(looked for {', '.join(COMPOSE_NAMES)})")
+        directory = parent
+
+
+def read_env_file(path: str, lookup: Callable[[str], str | None]) -> dict[str, str]:
+    try:
+        with open(path, encoding="utf-8") as handle:
+            text = handle.read()
+    except FileNotFoundError:
+        raise ComposeError(f"env file {path} not found") from None
+    except OSError as err:
+        raise ComposeError(f"cannot read env file {path}: {err.strerror}") from None
+    try:
+        return parse_dotenv(text, lookup)
+    except DotenvError as err:
+        raise ComposeError(str(err).split(": ", 1)[-1], file=path, line=err.line) from None
+
+
+def normalize_project_name(name: str, explicit: bool) -> str:
+    """Explicit names must already be valid; names from directories are cleaned up."""
+    if explicit:
+        if not _PROJECT_NAME.match(name):
+            raise ComposeError(f"invalid project name {name!r}: use only lowercase letters, "
+                               "digits, '-' and '_', starting with a letter or digit")
+        return name
+    cleaned = re.sub(r"[^a-z0-9_-]", "", name.lower()).lstrip("_-")
+    if not cleaned:
+        raise ComposeError(f"cannot derive a project name from directory {name!r}; "
+                           "set one with -p or 'name:'")
+    return cleaned
+
+
+class _Loader:
+    def __init__(self, opts: LoadOptions) -> None:
+        self.opts = opts
+        self.sources = SourceMap()
+        self.home = opts.environ.get("HOME")
+        self._file_cache: dict[tuple[str, str], dict] = {}
+
+    def read(self, path: str) -> str:
+        if path == "-":
+            if self.opts.read_stdin is None:
+                raise ComposeError("cannot read a compose file from stdin here")
+            return self.opts.read_stdin()
+        try:
+            with open(path, encoding="utf-8") as handle:
+                return handle.read()
+        except FileNotFoundError:
+            raise ComposeError(f"compose file {path} not found") from None
+        except IsADirectoryError:
+            raise ComposeError(f"{path} is a directory, not a compose file") from None
+        except OSError as err:
+            raise ComposeError(f"cannot read {path}: {err.strerror}") from None
+        except UnicodeDecodeError:
+            raise ComposeError(f"{path} is not UTF-8 text") from None
+
+    def load_file(self, path: str, base_dir: str, env: Mapping[str, str]) -> dict:
+        """One file, up to its long form with absolute paths."""
+        key = (path, base_dir)
+        if key in self._file_cache:
+            return self._file_cache[key]
+        name = "stdin" if path == "-" else path
+        data, positions = parse_yaml(self.read(path), name)
+        self.sources.add(name, positions)
+        try:
+            if data is None:
+                data = {}
+            if not isinstance(data, dict):
+                raise ComposeError(f"top level must be a mapping, not {type(data).__name__}",
+                                   file=name, line=1)
+            data = interpolate(data, env.get)
+            check_schema(data, name)
+            tree = resolve_paths(canonical(data), base_dir, self.home)
+        except ComposeError as err:
+            raise self.sources.locate(err.located(name)) from None
+        self._file_cache[key] = tree
+        return tree
+
+    def load_tree(self, files: list[str], base_dir: str, env: Mapping[str, str],
+                  include_chain: tuple[str, ...]) -> dict:
+        """Several files merged, with extends and includes applied (markers kept)."""
+        tree: dict = {}
+        for path in files:
+            tree = merge(tree, self.load_file(path, base_dir, env))
+        main = "stdin" if files[0] == "-" else files[0]
+
+        def services_of(path: str) -> dict:
+            other = self.load_file(path, os.path.dirname(path), env)
+            return other.get("services") or {}
+
+        try:
+            if isinstance(tree.get("services"), dict):
+                tree["services"] = resolve_extends(tree["services"], main, services_of)
+        except ComposeError as err:
+            raise self.sources.locate(err.located(main)) from None
+        for include in tree.pop("include", None) or ():
+            self.apply_include(tree, include, env, include_chain + tuple(files))
+        return tree
+
+    def apply_include(self, tree: dict, include: dict, env: Mapping[str, str],
+                      chain: tuple[str, ...]) -> None:
+        paths = include["path"]
+        for path in paths:
+            if path in chain:
+                raise ComposeError(f"include cycle: {' -> '.join(chain + (path,))}")
+        project_dir = include.get("project_directory") or os.path.dirname(paths[0])
+        env_files = include.get("env_file") or [os.path.join(project_dir, ".env")]
+        sub_env: dict[str, str] = {}
+        for env_file in env_files:
+            if os.path.exists(env_file) or "env_file" in include:
+                sub_env.update(read_env_file(env_file, lambda k: sub_env.get(k, env.get(k))))
+        sub_env.update(env)  # the including project's environment wins
+        sub = self.load_tree(list(paths), project_dir, sub_env, chain)
+        for section in ("services", "networks", "volumes", "secrets", "configs"):
+            imported = sub.get(section) or {}
+            if not imported:
+                continue
+            target = tree.setdefault(section, {}) if tree.get(section) is not None else {}
+            tree[section] = target
+            for name, value in imported.items():
+                if name in target and target[name] != value:
+                    raise ComposeError(f"{section[:-1]} {name!r} from included file "
+                                       f"{paths[0]} conflicts with one already defined",
+                                       path=(section, name))
+                target[name] = value
+
+
+def _environment(opts: LoadOptions, first_dir: str | None) -> dict[str, str]:
+    """The interpolation environment: .env / --env-file values under the process env."""
+    environ = dict(opts.environ)
+    values: dict[str, str] = {}
+    if opts.env_files:
+        for path in opts.env_files:
+            path = os.path.join(opts.cwd, path)
+            values.update(read_env_file(path, lambda k: values.get(k, environ.get(k))))
+        return {**values, **environ}
+    seen = set()
+    for directory in (opts.project_directory and os.path.join(opts.cwd, opts.project_directory),
+                      opts.cwd, first_dir):
+        if not directory:
+            continue
+        path = os.path.join(directory, ".env")
+        if path in seen or not os.path.isfile(path):
+            continue
+        seen.add(path)
+        for key, value in read_env_file(path, lambda k: values.get(k, environ.get(k))).items():
+            values.setdefault(key, value)  # the first .env found has precedence
+    return {**values, **environ}
+
+
+def _compose_files(opts: LoadOptions, env: Mapping[str, str]) -> list[str]:
+    if opts.files:
+        return [f if f == "-" else os.path.abspath(os.path.join(opts.cwd, f)) for f in opts.files]
+    if env.get("COMPOSE_FILE"):
+        sep = env.get("COMPOSE_PATH_SEPARATOR", os.pathsep)
+        return [os.path.abspath(os.path.join(opts.cwd, f))
+                for f in env["COMPOSE_FILE"].split(sep) if f]
+    start = opts.project_directory and os.path.join(opts.cwd, opts.project_directory)
+    return discover(start or opts.cwd)
+
+
+def active_profiles(opts: LoadOptions, env: Mapping[str, str]) -> set[str]:
+    if opts.profiles:
+        return {p for item in opts.profiles for p in item.split(",") if p}
+    return {p.strip() for p in env.get("COMPOSE_PROFILES", "").split(",") if p.strip()}
+
+
+def load_project(opts: LoadOptions) -> Project:
+    """Load, merge, resolve and validate a project; raise ComposeError on bad input."""
+    env = _environment(opts, None)
+    files = _compose_files(opts, env)
+    if opts.project_directory:
+        project_dir = os.path.abspath(os.path.join(opts.cwd, opts.project_directory))
+    elif files[0] == "-":
+        project_dir = os.path.abspath(opts.cwd)
+    else:
+        project_dir = os.path.dirname(files[0])
+    if not opts.env_files and project_dir != os.path.abspath(opts.cwd):
+        env = _environment(opts, project_dir)
+    loader = _Loader(opts)
+    tree = finalize(loader.load_tree(files, project_dir, env, ()))
+
+    if opts.project_name:
+        name = normalize_project_name(opts.project_name, explicit=True)
+    elif env.get("COMPOSE_PROJECT_NAME"):
+        name = normalize_project_name(env["COMPOSE_PROJECT_NAME"], explicit=True)
+    elif tree.get("name"):
+        try:
+            name = normalize_project_name(str(tree["name"]), explicit=True)
+        except ComposeError as err:
+            err.path = ("name",)
+            raise loader.sources.locate(err) from None
+    else:
+        name = normalize_project_name(os.path.basename(project_dir), explicit=False)
+
+    services: dict[str, Any] = tree.get("services") or {}
+    profiles = active_profiles(opts, env)
+    all_profiles = sorted({p for svc in services.values() for p in (svc or {}).get("profiles", [])})
+    enabled, disabled = {}, {}
+    for svc_name, svc in services.items():
+        wanted = (svc or {}).get("profiles") or []
+        if not wanted or "*" in profiles or profiles & set(wanted) or svc_name in opts.targets:
+            enabled[svc_name] = svc
+        else:
+            disabled[svc_name] = svc
+    tree["services"] = enabled
+    try:
+        normalized = normalize(tree, name, env)
+        project = typed.project(normalized, working_dir=project_dir, compose_files=tuple(files),
+                                environment=env, disabled=disabled,
+                                profiles=tuple(all_profiles))
+        check_project(project)
+    except ComposeError as err:
+        raise loader.sources.locate(err) from None
+    return project

@@ -1,0 +1,265 @@
+"""Build the typed model (compose.model) from a normalized canonical tree.
+
+Durations and sizes are parsed here; a bad one is a ComposeError naming its path.
+"""
+from __future__ import annotations
+
+from typing import Any, Callable, Mapping
+
+from .errors import ComposeError
+from .model import (Build, Dependency, Device, FileGrant, FileObject, Healthcheck, Hook,
+                    IpamConfig, Mount, Network, Port, Project, Resources, Service,
+                    ServiceNetwork, Ulimit, Volume, WatchRule)
+from .units import parse_bytes, parse_duration
+
+
+def _bool(value: Any) -> bool:
+    if isinstance(value, str):
+        return value.lower() in ("true", "yes", "y", "on", "1")
+    return bool(value)
+
+
+def _convert(fn: Callable[[Any], Any], value: Any, path: tuple) -> Any:
+    if value is None:
+        return None
+    try:
+        return fn(value)
+    except (ValueError, TypeError) as err:
+        raise ComposeError(str(err), path=path) from None
+
+
+def _duration(value: Any, path: tuple) -> float | None:
+    return _convert(parse_duration, value, path)
+
+
+def _bytes(value: Any, path: tuple) -> int | None:
+    return _convert(parse_bytes, value, path)
+
+
+def _int(value: Any, path: tuple) -> int | None:
+    return _convert(lambda v: int(float(v)), value, path)
+
+
+def _float(value: Any, path: tuple) -> float | None:
+    return _convert(float, value, path)
+
+
+def _mode(value: Any, path: tuple) -> int | None:
+    """File modes are octal when written as strings ("0440"), numbers otherwise."""
+    if isinstance(value, str):
+        return _convert(lambda v: int(v, 8), value, path)
+    return _int(value, path)
+
+
+def _strs(value: Any) -> tuple[str, ...]:
+    return tuple(str(v) for v in value or ())
+
+
+def _port(entry: dict, path: tuple) -> Port:
+    return Port(target=int(entry["target"]), published=entry.get("published"),
+                host_ip=entry.get("host_ip"), protocol=entry.get("protocol", "tcp"),
+                mode=entry.get("mode", "ingress"), name=entry.get("name"),
+                app_protocol=entry.get("app_protocol"))
+
+
+def _mount(entry: dict, path: tuple) -> Mount:
+    bind = entry.get("bind") or {}
+    volume = entry.get("volume") or {}
+    tmpfs = entry.get("tmpfs") or {}
+    if not entry.get("target"):
+        raise ComposeError("a mount needs a target path", path=path)
+    if entry["type"] == "bind" and not entry.get("source"):
+        raise ComposeError("a bind mount needs a source path", path=path)
+    return Mount(type=entry["type"], target=entry["target"], source=entry.get("source"),
+                 read_only=_bool(entry.get("read_only", False)),
+                 create_host_path=_bool(bind.get("create_host_path", True)),
+                 propagation=bind.get("propagation"), selinux=bind.get("selinux"),
+                 nocopy=_bool(volume.get("nocopy", False)), subpath=volume.get("subpath"),
+                 tmpfs_size=_bytes(tmpfs.get("size"), path + ("tmpfs", "size")),
+                 tmpfs_mode=_mode(tmpfs.get("mode"), path + ("tmpfs", "mode")))
+
+
+def _healthcheck(entry: dict | None, path: tuple) -> Healthcheck | None:
+    if entry is None:
+        return None
+    test = entry.get("test")
+    return Healthcheck(
+        test=tuple(test) if test is not None else None,
+        interval=_duration(entry.get("interval"), path + ("interval",)),
+        timeout=_duration(entry.get("timeout"), path + ("timeout",)),
+        retries=_int(entry.get("retries"), path + ("retries",)),
+        start_period=_duration(entry.get("start_period"), path + ("start_period",)),
+        start_interval=_duration(entry.get("start_interval"), path + ("start_interval",)),
+        disable=_bool(entry.get("disable", False)))
+
+
+def _build(entry: dict | None, path: tuple) -> Build | None:
+    if entry is None:
+        return None
+    return Build(context=entry.get("context", "."), dockerfile=entry.get("dockerfile", "Dockerfile"),
+                 dockerfile_inline=entry.get("dockerfile_inline"),
+                 args=dict(entry.get("args", {})), target=entry.get("target"),
+                 tags=_strs(entry.get("tags")), labels=dict(entry.get("labels", {})),
+                 network=entry.get("network"), no_cache=_bool(entry.get("no_cache", False)),
+                 pull=_bool(entry.get("pull", False)),
+                 additional_contexts=dict(entry.get("additional_contexts", {})),
+                 platforms=_strs(entry.get("platforms")))
+
+
+def _hook(entry: dict, path: tuple) -> Hook:
+    return Hook(command=tuple(entry.get("command") or ()), user=entry.get("user"),
+                privileged=_bool(entry.get("privileged", False)),
+                working_dir=entry.get("working_dir"),
+                environment=dict(entry.get("environment", {})))
+
+
+def _resources(svc: dict, path: tuple) -> Resources:
+    limits = ((svc.get("deploy") or {}).get("resources") or {}).get("limits") or {}
+    reservations = ((svc.get("deploy") or {}).get("resources") or {}).get("reservations") or {}
+    lpath = path + ("deploy", "resources", "limits")
+    memory = _bytes(limits.get("memory"), lpath + ("memory",))
+    cpus = _float(limits.get("cpus"), lpath + ("cpus",))
+    pids = _int(limits.get("pids"), lpath + ("pids",))
+    return Resources(
+        memory=memory if memory is not None else _bytes(svc.get("mem_limit"), path + ("mem_limit",)),
+        memory_reservation=_bytes(svc.get("mem_reservation", reservations.get("memory")),
+                                  path + ("mem_reservation",)),
+        memswap=_bytes(svc.get("memswap_limit"), path + ("memswap_limit",)),
+        cpus=cpus if cpus is not None else _float(svc.get("cpus"), path + ("cpus",)),
+        cpu_shares=_int(svc.get("cpu_shares"), path + ("cpu_shares",)),
+        pids=pids if pids is not None else _int(svc.get("pids_limit"), path + ("pids_limit",)),
+        shm_size=_bytes(svc.get("shm_size"), path + ("shm_size",)))
+
+
+def _grants(entries: list, default_dir: str | None, path: tuple) -> tuple[FileGrant, ...]:
+    out = []
+    for index, entry in enumerate(entries or ()):
+        source = entry.get("source")
+        if not source:
+            raise ComposeError("'source' is required", path=path + (index,))
+        target = entry.get("target") or source
+        if default_dir and not target.startswith("/"):
+            target = f"{default_dir}/{target}"
+        elif not target.startswith("/"):
+            target = "/" + target
+        out.append(FileGrant(source=source, target=target, uid=entry.get("uid"),
+                             gid=entry.get("gid"),
+                             mode=_mode(entry.get("mode"), path + (index, "mode"))))
+    return tuple(out)
+
+
+def _scale(svc: dict, path: tuple) -> int:
+    replicas = (svc.get("deploy") or {}).get("replicas")
+    scale = svc.get("scale")
+    if replicas is not None and scale is not None and int(replicas) != int(scale):
+        raise ComposeError(f"'scale' ({scale}) and 'deploy.replicas' ({replicas}) disagree",
+                           path=path)
+    value = scale if scale is not None else replicas
+    return 1 if value is None else _int(value, path + ("scale",))  # type: ignore[return-value]
+
+
+def service(name: str, svc: dict) -> Service:
+    path = ("services", name)
+    networks = {
+        net: ServiceNetwork(aliases=_strs((opts or {}).get("aliases")),
+                            ipv4_address=(opts or {}).get("ipv4_address"),
+                            ipv6_address=(opts or {}).get("ipv6_address"),
+                            interface_name=(opts or {}).get("interface_name"),
+                            mac_address=(opts or {}).get("mac_address"),
+                            priority=int((opts or {}).get("priority", 0)),
+                            gw_priority=int((opts or {}).get("gw_priority", 0)))
+        for net, opts in (svc.get("networks") or {}).items()}
+    watch = tuple(
+        WatchRule(path=rule["path"], action=rule["action"], target=rule.get("target"),
+                  ignore=_strs(rule.get("ignore")), include=_strs(rule.get("include")),
+                  initial_sync=_bool(rule.get("initial_sync", False)),
+                  exec=_hook(rule["exec"], path) if rule.get("exec") else None)
+        for rule in ((svc.get("develop") or {}).get("watch") or ()))
+    command = svc.get("command")
+    entrypoint = svc.get("entrypoint")
+    return Service(
+        name=name, image=svc.get("image"), build=_build(svc.get("build"), path + ("build",)),
+        command=tuple(command) if command is not None else None,
+        entrypoint=tuple(entrypoint) if entrypoint is not None else None,
+        environment=dict(svc.get("environment", {})),
+        ports=tuple(_port(p, path + ("ports", i)) for i, p in enumerate(svc.get("ports", ()))),
+        expose=_strs(svc.get("expose")),
+        volumes=tuple(_mount(v, path + ("volumes", i)) for i, v in enumerate(svc.get("volumes", ()))),
+        tmpfs=_strs(svc.get("tmpfs")), volumes_from=_strs(svc.get("volumes_from")),
+        networks=networks, network_mode=svc.get("network_mode"),
+        depends_on={dep: Dependency(condition=opts.get("condition", "service_started"),
+                                    required=_bool(opts.get("required", True)),
+                                    restart=_bool(opts.get("restart", False)))
+                    for dep, opts in (svc.get("depends_on") or {}).items()},
+        links=_strs(svc.get("links")),
+        healthcheck=_healthcheck(svc.get("healthcheck"), path + ("healthcheck",)),
+        restart=svc.get("restart") or "no", scale=_scale(svc, path),
+        resources=_resources(svc, path), user=_str_or_none(svc.get("user")),
+        working_dir=svc.get("working_dir"), hostname=svc.get("hostname"),
+        domainname=svc.get("domainname"), labels=dict(svc.get("labels", {})),
+        cap_add=_strs(svc.get("cap_add")), cap_drop=_strs(svc.get("cap_drop")),
+        privileged=_bool(svc.get("privileged", False)), read_only=_bool(svc.get("read_only", False)),
+        init=_bool(svc.get("init", False)), stop_signal=svc.get("stop_signal"),
+        stop_grace_period=_duration(svc.get("stop_grace_period"), path + ("stop_grace_period",)),
+        ulimits={key: Ulimit(soft=int(v["soft"]), hard=int(v["hard"]))
+                 for key, v in (svc.get("ulimits") or {}).items()},
+        extra_hosts={host: tuple(ips) for host, ips in (svc.get("extra_hosts") or {}).items()},
+        dns=_strs(svc.get("dns")), dns_search=_strs(svc.get("dns_search")),
+        dns_opt=_strs(svc.get("dns_opt")), container_name=svc.get("container_name"),
+        profiles=_strs(svc.get("profiles")), ipc=svc.get("ipc"), pid=svc.get("pid"),
+        sysctls=dict(svc.get("sysctls", {})), stdin_open=_bool(svc.get("stdin_open", False)),
+        tty=_bool(svc.get("tty", False)), platform=svc.get("platform"),
+        pull_policy=svc.get("pull_policy"),
+        secrets=_grants(svc.get("secrets"), "/run/secrets", path + ("secrets",)),
+        configs=_grants(svc.get("configs"), None, path + ("configs",)),
+        security_opt=_strs(svc.get("security_opt")),
+        devices=tuple(Device(source=d["source"], target=d.get("target", d["source"]),
+                             permissions=d.get("permissions", "rwm"))
+                      for d in svc.get("devices", ())),
+        group_add=_strs(svc.get("group_add")), attach=_bool(svc.get("attach", True)),
+        post_start=tuple(_hook(h, path) for h in svc.get("post_start", ())),
+        pre_stop=tuple(_hook(h, path) for h in svc.get("pre_stop", ())),
+        watch=watch)
+
+
+def _str_or_none(value: Any) -> str | None:
+    return None if value is None else str(value)
+
+
+def _network(key: str, entry: dict) -> Network:
+    ipam = (entry.get("ipam") or {}).get("config") or ()
+    return Network(name=entry["name"], driver=entry.get("driver") or "bridge",
+                   driver_opts={k: str(v) for k, v in (entry.get("driver_opts") or {}).items()},
+                   ipam=tuple(IpamConfig(subnet=c.get("subnet"), ip_range=c.get("ip_range"),
+                                         gateway=c.get("gateway")) for c in ipam),
+                   external=_bool(entry.get("external", False)),
+                   internal=_bool(entry.get("internal", False)),
+                   enable_ipv6=_bool(entry.get("enable_ipv6", False)),
+                   attachable=_bool(entry.get("attachable", False)),
+                   labels=dict(entry.get("labels", {})))
+
+
+def _volume(key: str, entry: dict) -> Volume:
+    return Volume(name=entry["name"], driver=entry.get("driver") or "local",
+                  driver_opts={k: str(v) for k, v in (entry.get("driver_opts") or {}).items()},
+                  external=_bool(entry.get("external", False)), labels=dict(entry.get("labels", {})))
+
+
+def _file_object(key: str, entry: dict) -> FileObject:
+    return FileObject(name=entry["name"], file=entry.get("file"),
+                      environment=entry.get("environment"), content=entry.get("content"),
+                      external=_bool(entry.get("external", False)))
+
+
+def project(tree: dict, *, working_dir: str, compose_files: tuple[str, ...],
+            environment: Mapping[str, str], disabled: Mapping[str, dict],
+            profiles: tuple[str, ...]) -> Project:
+    return Project(
+        name=tree["name"], working_dir=working_dir, compose_files=compose_files,
+        services={name: service(name, svc) for name, svc in tree.get("services", {}).items()},
+        networks={k: _network(k, v) for k, v in (tree.get("networks") or {}).items()},
+        volumes={k: _volume(k, v) for k, v in (tree.get("volumes") or {}).items()},
+        secrets={k: _file_object(k, v) for k, v in (tree.get("secrets") or {}).items()},
+        configs={k: _file_object(k, v) for k, v in (tree.get("configs") or {}).items()},
+        disabled={name: service(name, svc) for name, svc in disabled.items()},
+        profiles=profiles, environment=dict(environment), tree=tree)

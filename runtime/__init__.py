@@ -1,0 +1,1 @@
+"""berth's container engine: images, rootfs, namespaces, cgroups, networks, monitors."""
