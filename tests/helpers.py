@@ -25,3 +25,30 @@ def run_berth(*args: str, cwd: str | os.PathLike | None = None, env: dict | None
         raise AssertionError(f"berth {' '.join(args)} failed ({proc.returncode}):\n"
                              f"{proc.stdout}\n{proc.stderr}")
     return proc
+
+
+BUSYBOX = "/bin/busybox"
+
+
+def busybox_rootfs(path: Path) -> Path:
+    """A minimal rootfs: the host's static busybox, its applets, users and groups."""
+    import shutil
+
+    for sub in ("bin", "etc", "tmp", "root", "home/app", "var/www", "proc", "sys", "dev"):
+        (path / sub).mkdir(parents=True, exist_ok=True)
+    os.chmod(path / "tmp", 0o1777)
+    shutil.copy2(BUSYBOX, path / "bin" / "busybox")
+    applets = subprocess.run([BUSYBOX, "--list"], capture_output=True, text=True,
+                             check=True).stdout.split()
+    for applet in applets:
+        link = path / "bin" / applet
+        if applet != "busybox" and not link.exists():
+            link.symlink_to("busybox")
+    (path / "etc" / "passwd").write_text(
+        "root:x:0:0:root:/root:/bin/sh\n"
+        "app:x:1000:1000:app:/home/app:/bin/sh\n"
+        "nobody:x:65534:65534:nobody:/nonexistent:/bin/false\n")
+    (path / "etc" / "group").write_text(
+        "root:x:0:\napp:x:1000:\nstaff:x:50:app\nnogroup:x:65534:\n")
+    os.chown(path / "home" / "app", 1000, 1000)
+    return path

@@ -1,4 +1,4 @@
-"""Durations (`1m30s`) and byte sizes (`512m`) as compose writes them."""
+"""Durations (`1m30s`) and byte sizes (`512m`) as compose files and Dockerfiles write them."""
 from __future__ import annotations
 
 import re

@@ -1,0 +1,147 @@
+"""The only ctypes module: the Linux calls Python 3.11 lacks, behind one small class.
+
+`Syscalls` does the real calls; `RecordingSyscalls` records them instead, so mount
+and pivot_root logic can be tested without root.
+"""
+from __future__ import annotations
+
+import ctypes
+import os
+import platform
+import struct
+
+_libc = ctypes.CDLL(None, use_errno=True)
+_libc.syscall.restype = ctypes.c_long
+
+# namespace flags (linux/sched.h)
+CLONE_NEWNS = 0x00020000
+CLONE_NEWCGROUP = 0x02000000
+CLONE_NEWUTS = 0x04000000
+CLONE_NEWIPC = 0x08000000
+CLONE_NEWUSER = 0x10000000
+CLONE_NEWPID = 0x20000000
+CLONE_NEWNET = 0x40000000
+
+# mount flags (linux/mount.h)
+MS_RDONLY = 1
+MS_NOSUID = 2
+MS_NODEV = 4
+MS_NOEXEC = 8
+MS_REMOUNT = 32
+MS_BIND = 4096
+MS_MOVE = 8192
+MS_REC = 16384
+MS_PRIVATE = 1 << 18
+MS_SLAVE = 1 << 19
+MS_SHARED = 1 << 20
+MS_STRICTATIME = 1 << 24
+MNT_DETACH = 2
+
+# prctl options
+PR_SET_PDEATHSIG = 1
+PR_SET_KEEPCAPS = 8
+PR_SET_NAME = 15
+PR_CAPBSET_DROP = 24
+PR_SET_NO_NEW_PRIVS = 38
+PR_SET_CHILD_SUBREAPER = 36
+PR_CAP_AMBIENT = 47
+PR_CAP_AMBIENT_CLEAR_ALL = 4
+
+_SYSCALLS = {
+    "x86_64": {"pivot_root": 155, "capget": 125, "capset": 126, "setns": 308, "unshare": 272},
+    "aarch64": {"pivot_root": 41, "capget": 90, "capset": 91, "setns": 268, "unshare": 97},
+}
+_NR = _SYSCALLS.get(platform.machine(), _SYSCALLS["x86_64"])
+
+_LINUX_CAPABILITY_VERSION_3 = 0x20080522
+
+
+def _check(result: int, what: str) -> int:
+    if result < 0:
+        err = ctypes.get_errno()
+        raise OSError(err, f"{what}: {os.strerror(err)}")
+    return result
+
+
+def _b(value: str | None) -> bytes | None:
+    return None if value is None else os.fsencode(value)
+
+
+class Syscalls:
+    """Real system calls."""
+
+    def mount(self, source: str | None, target: str, fstype: str | None, flags: int = 0,
+              data: str | None = None) -> None:
+        _check(_libc.mount(_b(source), _b(target), _b(fstype), ctypes.c_ulong(flags), _b(data)),
+               f"mount {source or fstype} on {target}")
+
+    def umount(self, target: str, flags: int = 0) -> None:
+        _check(_libc.umount2(_b(target), flags), f"umount {target}")
+
+    def pivot_root(self, new_root: str, put_old: str) -> None:
+        _check(_libc.syscall(_NR["pivot_root"], _b(new_root), _b(put_old)), "pivot_root")
+
+    def unshare(self, flags: int) -> None:
+        _check(_libc.syscall(_NR["unshare"], ctypes.c_int(flags)), "unshare")
+
+    def setns(self, fd: int, nstype: int = 0) -> None:
+        _check(_libc.syscall(_NR["setns"], ctypes.c_int(fd), ctypes.c_int(nstype)), "setns")
+
+    def sethostname(self, name: str) -> None:
+        raw = name.encode()
+        _check(_libc.sethostname(raw, len(raw)), "sethostname")
+
+    def setdomainname(self, name: str) -> None:
+        raw = name.encode()
+        _check(_libc.setdomainname(raw, len(raw)), "setdomainname")
+
+    def prctl(self, option: int, arg2: int = 0, arg3: int = 0, arg4: int = 0, arg5: int = 0) -> int:
+        return _check(_libc.prctl(option, ctypes.c_ulong(arg2), ctypes.c_ulong(arg3),
+                                  ctypes.c_ulong(arg4), ctypes.c_ulong(arg5)), "prctl")
+
+    def capset(self, effective: int, permitted: int, inheritable: int) -> None:
+        """Set this thread's capability sets (64-bit masks)."""
+        header = struct.pack("Ii", _LINUX_CAPABILITY_VERSION_3, 0)
+        data = struct.pack("IIIIII", effective & 0xFFFFFFFF, permitted & 0xFFFFFFFF,
+                           inheritable & 0xFFFFFFFF, effective >> 32, permitted >> 32,
+                           inheritable >> 32)
+        _check(_libc.syscall(_NR["capset"], ctypes.c_char_p(header), ctypes.c_char_p(data)),
+               "capset")
+
+
+class RecordingSyscalls(Syscalls):
+    """Records every call as a tuple instead of making it (for tests)."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple] = []
+
+    def mount(self, source, target, fstype, flags=0, data=None):  # type: ignore[override]
+        self.calls.append(("mount", source, target, fstype, flags, data))
+
+    def umount(self, target, flags=0):  # type: ignore[override]
+        self.calls.append(("umount", target, flags))
+
+    def pivot_root(self, new_root, put_old):  # type: ignore[override]
+        self.calls.append(("pivot_root", new_root, put_old))
+
+    def unshare(self, flags):  # type: ignore[override]
+        self.calls.append(("unshare", flags))
+
+    def setns(self, fd, nstype=0):  # type: ignore[override]
+        self.calls.append(("setns", fd, nstype))
+
+    def sethostname(self, name):  # type: ignore[override]
+        self.calls.append(("sethostname", name))
+
+    def setdomainname(self, name):  # type: ignore[override]
+        self.calls.append(("setdomainname", name))
+
+    def prctl(self, option, arg2=0, arg3=0, arg4=0, arg5=0):  # type: ignore[override]
+        self.calls.append(("prctl", option, arg2))
+        return 0
+
+    def capset(self, effective, permitted, inheritable):  # type: ignore[override]
+        self.calls.append(("capset", effective, permitted, inheritable))
+
+
+SYSCALLS = Syscalls()
