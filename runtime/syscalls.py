@@ -99,6 +99,11 @@ class Syscalls:
         return _check(_libc.prctl(option, ctypes.c_ulong(arg2), ctypes.c_ulong(arg3),
                                   ctypes.c_ulong(arg4), ctypes.c_ulong(arg5)), "prctl")
 
+    def set_process_name(self, name: str) -> None:
+        """The name `ps` and /proc/PID/comm show (15 bytes at most)."""
+        buf = ctypes.create_string_buffer(name.encode()[:15])
+        _check(_libc.prctl(PR_SET_NAME, buf, 0, 0, 0), "prctl(PR_SET_NAME)")
+
     def capset(self, effective: int, permitted: int, inheritable: int) -> None:
         """Set this thread's capability sets (64-bit masks)."""
         header = struct.pack("Ii", _LINUX_CAPABILITY_VERSION_3, 0)
@@ -139,6 +144,9 @@ class RecordingSyscalls(Syscalls):
     def prctl(self, option, arg2=0, arg3=0, arg4=0, arg5=0):  # type: ignore[override]
         self.calls.append(("prctl", option, arg2))
         return 0
+
+    def set_process_name(self, name):  # type: ignore[override]
+        self.calls.append(("set_process_name", name))
 
     def capset(self, effective, permitted, inheritable):  # type: ignore[override]
         self.calls.append(("capset", effective, permitted, inheritable))

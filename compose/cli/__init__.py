@@ -3,17 +3,20 @@ from __future__ import annotations
 
 import sys
 
+from runtime.errors import BerthError
+
 from ..errors import ComposeError
 
 
 def main() -> None:
+    sys.dont_write_bytecode = False  # berth's own modules are worth caching as bytecode
     from .app import app
-    from . import config  # noqa: F401  (registers commands)
+    from . import config, containers, images  # noqa: F401  (register their commands)
 
     try:
         app()
-    except ComposeError as err:
+    except (ComposeError, BerthError) as err:
         print(f"berth: {err}", file=sys.stderr)
-        sys.exit(1)
+        sys.exit(getattr(err, "exit_code", 1))
     except KeyboardInterrupt:
         sys.exit(130)

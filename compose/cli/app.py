@@ -4,13 +4,15 @@ from __future__ import annotations
 import os
 import sys
 from dataclasses import dataclass, field
-from typing import List, Optional
+from typing import TYPE_CHECKING, List, Optional
 
 import typer
 
 from ..errors import ComposeError
-from ..load import LoadOptions, load_project
-from ..model import Project
+
+if TYPE_CHECKING:
+    from ..load import LoadOptions
+    from ..model import Project
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   context_settings={"help_option_names": ["-h", "--help"]},
@@ -26,7 +28,9 @@ class GlobalOptions:
     profiles: tuple[str, ...] = ()
     extra: dict = field(default_factory=dict)
 
-    def load_options(self, targets: tuple[str, ...] = ()) -> LoadOptions:
+    def load_options(self, targets: tuple[str, ...] = ()) -> "LoadOptions":
+        from ..load import LoadOptions
+
         return LoadOptions(cwd=os.getcwd(), environ=dict(os.environ), files=self.files,
                            project_name=self.project_name,
                            project_directory=self.project_directory,
@@ -48,8 +52,10 @@ def global_options(
                             profiles=tuple(profile or ()))
 
 
-def load(ctx: typer.Context, targets: tuple[str, ...] = ()) -> Project:
+def load(ctx: typer.Context, targets: tuple[str, ...] = ()) -> "Project":
     """Load the project the global options point at; unknown target services are an error."""
+    from ..load import load_project
+
     opts: GlobalOptions = ctx.find_root().obj
     project = load_project(opts.load_options(targets))
     for name in targets:
@@ -61,3 +67,17 @@ def load(ctx: typer.Context, targets: tuple[str, ...] = ()) -> Project:
 def fail(message: str, code: int = 1) -> "typer.Exit":
     typer.echo(f"berth: {message}", err=True)
     return typer.Exit(code)
+
+
+def engine():
+    """The runtime's containers API (and through it images and volumes) for BERTH_ROOT."""
+    from runtime.containers import Containers
+    from runtime.paths import Paths
+
+    return Containers(Paths.from_env(os.environ))
+
+
+def print_table(rows: list[list[str]], headers: list[str]) -> None:
+    widths = [max([len(h)] + [len(r[i]) for r in rows]) for i, h in enumerate(headers)]
+    for row in [headers] + rows:
+        typer.echo("   ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip())

@@ -5,7 +5,6 @@ from typing import List, Optional
 
 import typer
 
-from ..render import config_tree, image_name, to_json, to_yaml
 from .app import app, load
 
 
@@ -23,6 +22,8 @@ def config(
     output: Optional[str] = typer.Option(None, "-o", "--output", help="Write to a file."),
 ) -> None:
     """Validate the compose files and print the resolved, normalized project."""
+    from ..render import config_tree, image_name, to_json, to_yaml
+
     if fmt not in ("yaml", "json"):
         raise typer.BadParameter("must be yaml or json", param_hint="--format")
     project = load(ctx, tuple(services_arg or ()))

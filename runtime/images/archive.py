@@ -16,6 +16,7 @@ import tarfile
 import tempfile
 from typing import BinaryIO, Iterable
 
+from ..errors import BerthError
 from . import imageconfig, reference
 from .store import MEDIA_LAYER, MEDIA_LAYER_GZIP, MEDIA_LAYER_ZSTD, MEDIA_MANIFEST, Image, ImageStore
 from .unpack import open_layer
@@ -24,7 +25,7 @@ MEDIA_INDEX = "application/vnd.oci.image.index.v1+json"
 DOCKER_MANIFEST_LIST = "application/vnd.docker.distribution.manifest.list.v2+json"
 
 
-class ArchiveError(ValueError):
+class ArchiveError(BerthError, ValueError):
     """An archive berth cannot read."""
 
 

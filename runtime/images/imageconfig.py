@@ -11,6 +11,7 @@ import platform
 import time
 from typing import Callable
 
+from ..errors import BerthError
 from ..units import parse_duration
 
 DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
@@ -18,7 +19,7 @@ _ARCH = {"x86_64": "amd64", "aarch64": "arm64", "armv7l": "arm", "ppc64le": "ppc
          "s390x": "s390x"}
 
 
-class InstructionError(ValueError):
+class InstructionError(BerthError, ValueError):
     """A malformed instruction."""
 
 

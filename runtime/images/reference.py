@@ -4,13 +4,15 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from ..errors import BerthError
+
 DEFAULT_DOMAIN = "docker.io"
 _PATH_COMPONENT = re.compile(r"^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*$")
 _TAG = re.compile(r"^[\w][\w.-]{0,127}$")
 _DIGEST = re.compile(r"^[a-z0-9]+(?:[.+_-][a-z0-9]+)*:[a-fA-F0-9]{32,}$")
 
 
-class ReferenceError(ValueError):
+class ReferenceError(BerthError, ValueError):
     """Not a valid image reference."""
 
 

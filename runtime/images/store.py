@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO, Iterable
 
+from ..errors import BerthError
 from ..fsutil import locked, read_json, write_json
 from ..paths import Paths
 from . import reference
@@ -32,11 +33,11 @@ MEDIA_LAYER_GZIP = "application/vnd.oci.image.layer.v1.tar+gzip"
 MEDIA_LAYER_ZSTD = "application/vnd.oci.image.layer.v1.tar+zstd"
 
 
-class ImageNotFound(LookupError):
+class ImageNotFound(BerthError, LookupError):
     """No image by that reference or id."""
 
 
-class ImageInUse(RuntimeError):
+class ImageInUse(BerthError):
     """The image is used by a container."""
 
 

@@ -18,6 +18,7 @@ import stat
 import tarfile
 from typing import BinaryIO
 
+from ..errors import BerthError
 from ..securejoin import EscapeError, clean_member_path, secure_join
 
 WHITEOUT_PREFIX = ".wh."
@@ -25,7 +26,7 @@ OPAQUE = ".wh..wh..opq"
 OPAQUE_XATTR = "trusted.overlay.opaque"
 
 
-class UnpackError(ValueError):
+class UnpackError(BerthError, ValueError):
     """A layer that cannot be unpacked safely."""
 
 

@@ -1,0 +1,43 @@
+"""Container cgroups behind one interface, for cgroup v1 (also hybrid) and v2.
+
+A container's cgroup is named `berth-<id>` directly under each hierarchy's root, so
+berth (and a leak check) can always find it; it is removed when the container goes.
+"""
+from __future__ import annotations
+
+import os
+from typing import Protocol
+
+from ..spec import Resources
+
+CGROUP_ROOT = "/sys/fs/cgroup"
+
+
+class Cgroup(Protocol):
+    def create(self, resources: Resources) -> None: ...
+    def add(self, pid: int) -> None: ...
+    def procs_files(self) -> list[str]: ...
+    def pids(self) -> list[int]: ...
+    def freeze(self) -> None: ...
+    def thaw(self) -> None: ...
+    def stats(self) -> dict[str, int]: ...
+    def oom_killed(self) -> bool: ...
+    def destroy(self) -> None: ...
+    def exists(self) -> bool: ...
+
+
+def cgroup_name(cid: str) -> str:
+    return f"berth-{cid}"
+
+
+def is_v2(root: str = CGROUP_ROOT) -> bool:
+    return os.path.exists(os.path.join(root, "cgroup.controllers"))
+
+
+def for_container(cid: str) -> Cgroup:
+    from . import v1, v2
+
+    name = cgroup_name(cid)
+    if is_v2():
+        return v2.V2(os.path.join(CGROUP_ROOT, name), CGROUP_ROOT)
+    return v1.V1(name, v1.mounts())

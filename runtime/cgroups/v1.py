@@ -1,0 +1,158 @@
+"""cgroup v1: one directory per controller hierarchy (memory, cpu, cpuacct, pids, ...)."""
+from __future__ import annotations
+
+import os
+import signal
+import time
+
+from ..spec import Resources
+
+CONTROLLERS = ("memory", "cpu", "cpuacct", "pids", "freezer", "devices")
+
+# the devices a container may use: docker's default allow list
+DEVICE_RULES = (
+    "c *:* m", "b *:* m",  # mknod anything, use nothing else by default
+    "c 1:3 rwm", "c 1:5 rwm", "c 1:7 rwm", "c 1:8 rwm", "c 1:9 rwm",  # null zero full random urandom
+    "c 5:0 rwm", "c 5:1 rwm", "c 5:2 rwm", "c 136:* rwm",  # tty console ptmx pts
+    "c 10:200 rwm",  # tun
+)
+
+
+def mounts(mountinfo: str = "/proc/self/mounts") -> dict[str, str]:
+    """controller -> where its hierarchy is mounted."""
+    out: dict[str, str] = {}
+    with open(mountinfo) as handle:
+        for line in handle:
+            fields = line.split()
+            if len(fields) < 4 or fields[2] != "cgroup":
+                continue
+            for option in fields[3].split(","):
+                if option in CONTROLLERS:
+                    out.setdefault(option, fields[1])
+    return out
+
+
+def _write(path: str, value: str) -> None:
+    with open(path, "w") as handle:
+        handle.write(value)
+
+
+def _read(path: str) -> str:
+    with open(path) as handle:
+        return handle.read()
+
+
+class V1:
+    def __init__(self, name: str, hierarchies: dict[str, str]) -> None:
+        self.dirs = {ctrl: os.path.join(root, name) for ctrl, root in hierarchies.items()}
+
+    def _file(self, ctrl: str, name: str) -> str | None:
+        directory = self.dirs.get(ctrl)
+        return os.path.join(directory, name) if directory else None
+
+    def _set(self, ctrl: str, name: str, value: str) -> None:
+        path = self._file(ctrl, name)
+        if path and os.path.exists(path):
+            _write(path, value)
+
+    def exists(self) -> bool:
+        return any(os.path.isdir(d) for d in self.dirs.values())
+
+    def create(self, resources: Resources) -> None:
+        for directory in self.dirs.values():
+            os.makedirs(directory, exist_ok=True)
+        if "devices" in self.dirs:
+            self._set("devices", "devices.deny", "a")
+            for rule in DEVICE_RULES:
+                self._set("devices", "devices.allow", rule)
+        if resources.memory:
+            self._set("memory", "memory.limit_in_bytes", str(resources.memory))
+            if resources.memory_swap:
+                self._set("memory", "memory.memsw.limit_in_bytes", str(resources.memory_swap))
+        if resources.cpus:
+            self._set("cpu", "cpu.cfs_period_us", "100000")
+            self._set("cpu", "cpu.cfs_quota_us", str(int(resources.cpus * 100000)))
+        if resources.cpu_shares:
+            self._set("cpu", "cpu.shares", str(resources.cpu_shares))
+        if resources.pids:
+            self._set("pids", "pids.max", str(resources.pids))
+
+    def allow_device(self, rule: str) -> None:
+        self._set("devices", "devices.allow", rule)
+
+    def procs_files(self) -> list[str]:
+        """The files a process writes its pid to, to join this cgroup."""
+        return [os.path.join(d, "cgroup.procs") for d in self.dirs.values()]
+
+    def add(self, pid: int) -> None:
+        for path in self.procs_files():
+            _write(path, str(pid))
+
+    def pids(self) -> list[int]:
+        for directory in self.dirs.values():
+            try:
+                return [int(p) for p in _read(os.path.join(directory, "cgroup.procs")).split()]
+            except FileNotFoundError:
+                continue
+        return []
+
+    def freeze(self) -> None:
+        self._set("freezer", "freezer.state", "FROZEN")
+        path = self._file("freezer", "freezer.state")
+        for _ in range(1000):
+            if not path or not os.path.exists(path) or _read(path).strip() == "FROZEN":
+                return
+            time.sleep(0.001)
+
+    def thaw(self) -> None:
+        self._set("freezer", "freezer.state", "THAWED")
+
+    def stats(self) -> dict[str, int]:
+        out: dict[str, int] = {}
+        for key, ctrl, name in (("cpu_ns", "cpuacct", "cpuacct.usage"),
+                                ("memory", "memory", "memory.usage_in_bytes"),
+                                ("memory_limit", "memory", "memory.limit_in_bytes"),
+                                ("pids", "pids", "pids.current")):
+            path = self._file(ctrl, name)
+            try:
+                out[key] = int(_read(path)) if path else 0
+            except (OSError, ValueError):
+                out[key] = 0
+        return out
+
+    def oom_killed(self) -> bool:
+        path = self._file("memory", "memory.oom_control")
+        try:
+            for line in _read(path).splitlines() if path else ():
+                key, _, value = line.partition(" ")
+                if key == "oom_kill" and int(value) > 0:
+                    return True
+        except OSError:
+            pass
+        return False
+
+    def destroy(self) -> None:
+        """Kill whatever is left in the cgroup, then remove its directories."""
+        pids = self.pids()
+        if pids:
+            self.freeze()
+            for pid in pids:
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+            self.thaw()
+        for directory in self.dirs.values():
+            _rmdir(directory)
+
+
+def _rmdir(directory: str) -> None:
+    for _ in range(500):
+        try:
+            os.rmdir(directory)
+            return
+        except FileNotFoundError:
+            return
+        except OSError:
+            time.sleep(0.002)  # tasks still exiting
+    os.rmdir(directory)

@@ -1,0 +1,120 @@
+"""cgroup v2: one unified directory with memory.max, cpu.max, pids.max, cgroup.kill."""
+from __future__ import annotations
+
+import os
+import signal
+import time
+
+from ..spec import Resources
+from .v1 import _read, _rmdir, _write
+
+WANTED = ("cpu", "memory", "pids")
+
+
+def shares_to_weight(shares: int) -> int:
+    """cgroup v1 cpu.shares (2..262144) -> v2 cpu.weight (1..10000), as runc maps it."""
+    return 1 + ((max(2, min(shares, 262144)) - 2) * 9999) // 262142
+
+
+class V2:
+    def __init__(self, path: str, root: str) -> None:
+        self.path = path
+        self.root = root
+
+    def _set(self, name: str, value: str) -> None:
+        path = os.path.join(self.path, name)
+        if os.path.exists(path):
+            _write(path, value)
+
+    def exists(self) -> bool:
+        return os.path.isdir(self.path)
+
+    def _enable_controllers(self) -> None:
+        try:
+            available = _read(os.path.join(self.root, "cgroup.controllers")).split()
+            enabled = _read(os.path.join(self.root, "cgroup.subtree_control")).split()
+        except OSError:
+            return
+        missing = [c for c in WANTED if c in available and c not in enabled]
+        if missing:
+            try:
+                _write(os.path.join(self.root, "cgroup.subtree_control"),
+                       " ".join(f"+{c}" for c in missing))
+            except OSError:
+                pass  # e.g. the root has processes of its own; limits then don't apply
+
+    def create(self, resources: Resources) -> None:
+        self._enable_controllers()
+        os.makedirs(self.path, exist_ok=True)
+        if resources.memory:
+            self._set("memory.max", str(resources.memory))
+            if resources.memory_swap:
+                self._set("memory.swap.max", str(max(0, resources.memory_swap - resources.memory)))
+        if resources.cpus:
+            self._set("cpu.max", f"{int(resources.cpus * 100000)} 100000")
+        if resources.cpu_shares:
+            self._set("cpu.weight", str(shares_to_weight(resources.cpu_shares)))
+        if resources.pids:
+            self._set("pids.max", str(resources.pids))
+
+    def procs_files(self) -> list[str]:
+        return [os.path.join(self.path, "cgroup.procs")]
+
+    def add(self, pid: int) -> None:
+        _write(os.path.join(self.path, "cgroup.procs"), str(pid))
+
+    def pids(self) -> list[int]:
+        try:
+            return [int(p) for p in _read(os.path.join(self.path, "cgroup.procs")).split()]
+        except FileNotFoundError:
+            return []
+
+    def freeze(self) -> None:
+        self._set("cgroup.freeze", "1")
+        events = os.path.join(self.path, "cgroup.events")
+        for _ in range(1000):
+            if not os.path.exists(events) or "frozen 1" in _read(events):
+                return
+            time.sleep(0.001)
+
+    def thaw(self) -> None:
+        self._set("cgroup.freeze", "0")
+
+    def _keyed(self, name: str) -> dict[str, int]:
+        out = {}
+        try:
+            for line in _read(os.path.join(self.path, name)).splitlines():
+                key, _, value = line.partition(" ")
+                out[key] = int(value) if value.isdigit() else 0
+        except OSError:
+            pass
+        return out
+
+    def stats(self) -> dict[str, int]:
+        def number(name: str) -> int:
+            try:
+                text = _read(os.path.join(self.path, name)).strip()
+                return int(text) if text.isdigit() else 0
+            except OSError:
+                return 0
+
+        return {"cpu_ns": self._keyed("cpu.stat").get("usage_usec", 0) * 1000,
+                "memory": number("memory.current"), "memory_limit": number("memory.max"),
+                "pids": number("pids.current")}
+
+    def oom_killed(self) -> bool:
+        return self._keyed("memory.events").get("oom_kill", 0) > 0
+
+    def destroy(self) -> None:
+        if not self.exists():
+            return
+        if os.path.exists(os.path.join(self.path, "cgroup.kill")):
+            if self.pids():
+                self._set("cgroup.kill", "1")
+        else:
+            for pid in self.pids():
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+        _rmdir(self.path)

@@ -1,0 +1,106 @@
+"""The client side of a monitor's control socket (see runtime.monitor for the server)."""
+from __future__ import annotations
+
+import json
+import socket
+from pathlib import Path
+from typing import Iterator
+
+from .monitor import EXIT, FRAME, RESIZE, STDIN, STDIN_CLOSE
+
+
+class MonitorGone(ConnectionError):
+    """No monitor answers for this container (it is not running)."""
+
+
+def _connect(path: Path, timeout: float | None) -> socket.socket:
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM | socket.SOCK_CLOEXEC)
+    sock.settimeout(timeout)
+    try:
+        sock.connect(str(path))
+    except (FileNotFoundError, ConnectionRefusedError) as err:
+        sock.close()
+        raise MonitorGone(str(err)) from None
+    return sock
+
+
+def _lines(sock: socket.socket) -> Iterator[dict]:
+    buffer = b""
+    while True:
+        try:
+            data = sock.recv(65536)
+        except OSError:
+            return
+        if not data:
+            return
+        buffer += data
+        while b"\n" in buffer:
+            line, buffer = buffer.split(b"\n", 1)
+            yield json.loads(line)
+
+
+def request(path: Path, message: dict, timeout: float | None = 10.0) -> dict:
+    """Send one request and return the one reply (for stop: when the container exited)."""
+    sock = _connect(path, timeout)
+    with sock:
+        sock.sendall(json.dumps(message).encode() + b"\n")
+        for reply in _lines(sock):
+            return reply
+    raise MonitorGone("the monitor closed the connection")
+
+
+def events(path: Path) -> Iterator[dict]:
+    """State changes of one container as they happen (start, die, health_status, ...)."""
+    sock = _connect(path, None)
+    with sock:
+        sock.sendall(b'{"op": "events"}\n')
+        yield from _lines(sock)
+
+
+class Attachment:
+    """A live connection to a container's stdio."""
+
+    def __init__(self, path: Path, stdin: bool) -> None:
+        self.sock = _connect(path, None)
+        self.sock.sendall(json.dumps({"op": "attach", "stdin": stdin}).encode() + b"\n")
+        self.buffer = b""
+        while b"\n" not in self.buffer:
+            data = self.sock.recv(65536)
+            if not data:
+                raise MonitorGone("the monitor closed the connection")
+            self.buffer += data
+        line, self.buffer = self.buffer.split(b"\n", 1)
+        reply = json.loads(line)
+        if not reply.get("ok"):
+            raise MonitorGone(reply.get("error", "attach refused"))
+
+    def fileno(self) -> int:
+        return self.sock.fileno()
+
+    def send(self, data: bytes) -> None:
+        self.sock.sendall(FRAME.pack(STDIN, len(data)) + data)
+
+    def close_stdin(self) -> None:
+        self.sock.sendall(FRAME.pack(STDIN_CLOSE, 0))
+
+    def resize(self, rows: int, cols: int) -> None:
+        payload = rows.to_bytes(2, "big") + cols.to_bytes(2, "big")
+        self.sock.sendall(FRAME.pack(RESIZE, len(payload)) + payload)
+
+    def read_frames(self) -> Iterator[tuple[int, bytes]]:
+        """Frames available now (blocks for at least one read): (kind, payload)."""
+        data = self.sock.recv(65536)
+        if not data:
+            yield EXIT, b""
+            return
+        self.buffer += data
+        while len(self.buffer) >= FRAME.size:
+            kind, length = FRAME.unpack_from(self.buffer)
+            if len(self.buffer) < FRAME.size + length:
+                break
+            payload = self.buffer[FRAME.size:FRAME.size + length]
+            self.buffer = self.buffer[FRAME.size + length:]
+            yield kind, payload
+
+    def close(self) -> None:
+        self.sock.close()

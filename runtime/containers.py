@@ -1,0 +1,467 @@
+"""Containers: the runtime's public API (create, start, stop, kill, remove, list, ...).
+
+    containers/<id>/config.json   the ContainerSpec
+    containers/<id>/rootfs.json   which unpacked layers make its root filesystem
+    containers/<id>/state.json    status, pids, exit code, health (runtime.state)
+    containers/<id>/upper, work   its overlayfs writable layer
+    containers/<id>/container.log its output, JSON lines
+    names/<name> -> <id>          a symlink: creating it reserves the name atomically
+
+Starting forks the container's monitor (runtime.monitor) and waits until the
+container's command has been exec'd or has failed to start.
+"""
+from __future__ import annotations
+
+import gc
+import json
+import os
+import re
+import secrets
+import shutil
+import signal
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterator
+
+from . import cgroups, client, logs, netns, nsexec
+from .capabilities import container_caps
+from .create import RunOptions, SpecError, anonymous_volume_targets, build_spec, merge_env
+from .errors import BerthError
+from .fsutil import atomic_write, locked, read_json, write_json
+from .init import env_dict, read_text
+from .images.store import Image, ImageStore
+from .monitor import release_network, run_detached
+from .paths import Paths
+from .spec import ContainerSpec, Mount
+from .state import State, Status, monitor_alive, pid_alive
+from . import state as statefile
+from .volumes import Volumes
+
+_ADJECTIVES = ("brave", "calm", "eager", "fond", "keen", "lucid", "merry", "nifty", "quiet",
+               "sharp", "stoic", "swift", "tidy", "vivid", "witty", "zen")
+_NOUNS = ("anchor", "buoy", "cove", "dock", "ferry", "harbor", "jetty", "keel", "lagoon",
+          "marina", "pier", "quay", "reef", "skiff", "tide", "wharf")
+
+
+class ContainerError(BerthError):
+    """A container operation that failed; the message says why."""
+
+    def __init__(self, message: str, exit_code: int = 1) -> None:
+        super().__init__(message)
+        self.exit_code = exit_code  # for a failed start: 125, 126 or 127, as docker exits
+
+
+class ContainerNotFound(ContainerError, LookupError):
+    pass
+
+
+class NameConflict(ContainerError):
+    pass
+
+
+@dataclass
+class Container:
+    id: str
+    dir: Path
+    spec: ContainerSpec
+    state: State
+
+    @property
+    def name(self) -> str:
+        return self.spec.name
+
+    @property
+    def short_id(self) -> str:
+        return self.id[:12]
+
+    @property
+    def status(self) -> Status:
+        """The recorded status, corrected when the monitor died without recording it."""
+        if self.state.status in (Status.RUNNING, Status.RESTARTING, Status.PAUSED) \
+                and not monitor_alive(self.state):
+            return Status.DEAD
+        return self.state.status
+
+    @property
+    def running(self) -> bool:
+        return self.status in (Status.RUNNING, Status.PAUSED, Status.RESTARTING)
+
+    def describe_status(self) -> str:
+        """docker ps's STATUS column: "Up 3 seconds (healthy)", "Exited (0) 2 minutes ago"."""
+        status = self.status
+        now = time.time()
+        if status in (Status.RUNNING, Status.PAUSED):
+            text = f"Up {_ago(now - self.state.started_at)}"
+            if status == Status.PAUSED:
+                text += " (Paused)"
+            elif self.state.health:
+                health = self.state.health.status
+                text += f" (health: {health})" if health == "starting" else f" ({health})"
+            return text
+        if status == Status.RESTARTING:
+            return f"Restarting ({self.state.exit_code}) {_ago(now - self.state.finished_at)} ago"
+        if status == Status.EXITED:
+            return f"Exited ({self.state.exit_code}) {_ago(now - self.state.finished_at)} ago"
+        if status == Status.DEAD:
+            return "Dead"
+        return "Created"
+
+
+def _ago(seconds: float) -> str:
+    seconds = max(0, int(seconds))
+    for unit, size in (("day", 86400), ("hour", 3600), ("minute", 60)):
+        if seconds >= size:
+            count = seconds // size
+            return f"{count} {unit}{'s' if count != 1 else ''}"
+    if seconds < 1:
+        return "Less than a second"
+    return f"{seconds} second{'s' if seconds != 1 else ''}"
+
+
+class Containers:
+    def __init__(self, paths: Paths) -> None:
+        self.paths = paths.ensure()
+        self.images = ImageStore(paths)
+        self.volumes = Volumes(paths)
+
+    # --- lookup ------------------------------------------------------------------------
+
+    def _load(self, cid: str) -> Container:
+        cdir = self.paths.container(cid)
+        config = read_json(cdir / "config.json")
+        if config is None:
+            raise ContainerNotFound(f"no such container: {cid}")
+        return Container(cid, cdir, ContainerSpec.from_dict(config), statefile.load(cdir))
+
+    def get(self, ref: str) -> Container:
+        """By name, full id, or unique id prefix."""
+        link = self.paths.names / ref
+        if ref and "/" not in ref and os.path.islink(link):
+            return self._load(os.readlink(link))
+        if len(ref) >= 3 and all(c in "0123456789abcdef" for c in ref):
+            matches = [d.name for d in self.paths.containers.iterdir() if d.name.startswith(ref)]
+            if len(matches) == 1:
+                return self._load(matches[0])
+            if len(matches) > 1:
+                raise ContainerError(f"container id prefix {ref!r} is ambiguous")
+        raise ContainerNotFound(f"no such container: {ref}")
+
+    def list(self, all: bool = True, labels: dict[str, str] | None = None) -> list[Container]:
+        out = []
+        for entry in self.paths.containers.iterdir():
+            try:
+                container = self._load(entry.name)
+            except (ContainerNotFound, ValueError, TypeError):
+                continue  # half-created or being removed
+            if labels and any(container.spec.labels.get(k) != v for k, v in labels.items()):
+                continue
+            if all or container.running:
+                out.append(container)
+        return sorted(out, key=lambda c: c.state.created_at, reverse=True)
+
+    # --- create ------------------------------------------------------------------------
+
+    def _reserve_name(self, name: str, cid: str) -> None:
+        try:
+            os.symlink(cid, self.paths.names / name)
+        except FileExistsError:
+            owner = os.readlink(self.paths.names / name)
+            if not (self.paths.container(owner) / "config.json").exists():
+                os.unlink(self.paths.names / name)  # left over by a crash: take it
+                return self._reserve_name(name, cid)
+            raise NameConflict(f'the container name "{name}" is already in use by container '
+                               f'"{owner[:12]}"') from None
+
+    def _random_name(self) -> str:
+        while True:
+            name = f"{secrets.choice(_ADJECTIVES)}_{secrets.choice(_NOUNS)}_{secrets.randbelow(1000)}"
+            if not os.path.lexists(self.paths.names / name):
+                return name
+
+    def create(self, image: Image, opts: RunOptions) -> Container:
+        """Create (not start) a container from `image`."""
+        cid = secrets.token_hex(32)
+        name = opts.name or self._random_name()
+        if not _valid_name(name):
+            raise ContainerError(f"invalid container name {name!r}: use [a-zA-Z0-9][a-zA-Z0-9_.-]*")
+        spec = build_spec(image, opts, name, cid)
+        self._reserve_name(name, cid)
+        cdir = self.paths.container(cid)
+        try:
+            layer_dirs = self.images.layer_dirs(image)
+            for target in anonymous_volume_targets(image, spec.mounts):
+                volume = self.volumes.create(labels={"berth.anonymous": "true"})
+                spec.mounts.append(Mount(type="bind", source=str(volume.path), target=target,
+                                         volume=volume.name))
+            for sub in ("upper", "work", "rootfs", "empty"):
+                (cdir / sub).mkdir(parents=True)
+            write_json(cdir / "rootfs.json", {"layers_root": str(self.images.layers),
+                                             "layers": [os.path.basename(d) for d in layer_dirs]})
+            statefile.save(cdir, State())
+            write_json(cdir / "config.json", spec.to_dict())  # last: now it exists for readers
+        except BaseException:
+            shutil.rmtree(cdir, ignore_errors=True)
+            os.unlink(self.paths.names / name)
+            raise
+        return self._load(cid)
+
+    # --- start -------------------------------------------------------------------------
+
+    def start(self, ref: str, wait_attach: bool = False) -> Container:
+        """Start a created or stopped container; return once its command runs."""
+        container = self.get(ref)
+        with locked(container.dir / "start.lock"):
+            container = self._load(container.id)
+            if container.status in (Status.RUNNING, Status.RESTARTING, Status.PAUSED):
+                return container
+            if container.status == Status.DEAD:
+                self._cleanup_dead(container)
+            self._prepare_network(container)
+            try:
+                reply = self._spawn_monitor(container, wait_attach)
+            except BaseException:
+                self._release(container)
+                raise
+            if not reply.get("ok"):
+                self._release(container)
+                raise ContainerError(f"container {container.name}: "
+                                     f"{reply.get('error', 'failed to start')}",
+                                     reply.get("exit_code", 125))
+        return self._load(container.id)
+
+    def _prepare_network(self, container: Container) -> None:
+        spec = container.spec
+        _write_etc_files(container)
+        if spec.network.mode in ("none", "bridge"):
+            path = str(self.paths.netns / container.id)
+            if not netns.exists(path):
+                netns.create(path)
+
+    def _release(self, container: Container) -> None:
+        release_network(self.paths, container.id, container.spec)
+
+    def _spawn_monitor(self, container: Container, wait_attach: bool) -> dict:
+        read_fd, write_fd = os.pipe2(os.O_CLOEXEC)
+        gc.freeze()  # keep the pages the forked monitor shares with us untouched by its GC
+        try:
+            pid = os.fork()
+            if pid == 0:
+                if os.fork() == 0:
+                    os.close(read_fd)
+                    run_detached(self.paths, container.id, write_fd, wait_attach)
+                os._exit(0)
+        finally:
+            gc.unfreeze()
+        os.close(write_fd)
+        os.waitpid(pid, 0)
+        data = b""
+        with os.fdopen(read_fd, "rb") as pipe:
+            while b"\n" not in data:
+                chunk = pipe.read1(4096)
+                if not chunk:
+                    break
+                data += chunk
+        if not data:
+            return {"ok": False, "error": f"the monitor exited; see {container.dir}/monitor.log"}
+        return json.loads(data.split(b"\n", 1)[0])
+
+    # --- stop, kill, pause -------------------------------------------------------------
+
+    def stop(self, ref: str, timeout: float | None = None) -> int | None:
+        """Stop gracefully (stop signal, then SIGKILL after the timeout); the exit code."""
+        container = self.get(ref)
+        if container.status == Status.DEAD:
+            self._cleanup_dead(container)
+            return None
+        if not container.running:
+            return container.state.exit_code
+        try:
+            grace = container.spec.stop_timeout if timeout is None else timeout
+            reply = client.request(self.paths.monitor_socket(container.id),
+                                   {"op": "stop", "timeout": timeout}, timeout=grace + 30)
+            self._wait_monitor(container.id)
+            return reply.get("exit_code")
+        except client.MonitorGone:
+            return self._load(container.id).state.exit_code
+
+    def _wait_monitor(self, cid: str, limit: float = 30.0) -> None:
+        """Until the monitor has finished (its state written, resources freed; the
+        container removed if it was to be)."""
+        deadline = time.monotonic() + limit
+        while time.monotonic() < deadline:
+            if not monitor_alive(statefile.load(self.paths.container(cid))):
+                return
+            time.sleep(0.005)
+
+    def wait_finished(self, cid: str) -> None:
+        """After the container exited: until its monitor is gone."""
+        self._wait_monitor(cid)
+
+    def kill(self, ref: str, sig: str = "SIGKILL") -> None:
+        container = self.get(ref)
+        if not container.running:
+            raise ContainerError(f"container {container.name} is not running")
+        try:
+            client.request(self.paths.monitor_socket(container.id), {"op": "kill", "signal": sig})
+        except client.MonitorGone:
+            raise ContainerError(f"container {container.name} is not running") from None
+
+    def pause(self, ref: str, pause: bool = True) -> None:
+        container = self.get(ref)
+        if not container.running:
+            raise ContainerError(f"container {container.name} is not running")
+        client.request(self.paths.monitor_socket(container.id),
+                       {"op": "pause" if pause else "unpause"})
+
+    def wait(self, ref: str) -> int:
+        """Block until the container exits; its exit code."""
+        container = self.get(ref)
+        if container.running:
+            try:
+                reply = client.request(self.paths.monitor_socket(container.id), {"op": "wait"},
+                                       timeout=None)
+                self._wait_monitor(container.id)
+                return int(reply.get("exit_code", -1))
+            except client.MonitorGone:
+                pass
+        state = self._load(container.id).state
+        return -1 if state.exit_code is None else state.exit_code
+
+    def _cleanup_dead(self, container: Container) -> None:
+        """The monitor died (kill -9): kill what is left and free its resources."""
+        if pid_alive(container.state.pid):
+            try:
+                os.kill(container.state.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        cgroups.for_container(container.id).destroy()
+        self._release(container)
+        statefile.update(container.dir, status=Status.EXITED, pid=0,
+                         exit_code=container.state.exit_code if container.state.exit_code
+                         is not None else 137, finished_at=time.time())
+
+    # --- remove ------------------------------------------------------------------------
+
+    def remove(self, ref: str, force: bool = False, volumes: bool = False) -> None:
+        container = self.get(ref)
+        if container.running or container.status == Status.DEAD:
+            if not force and container.status != Status.DEAD:
+                raise ContainerError(f"container {container.name} is running: stop it first or "
+                                     "remove it with force")
+            if container.status == Status.DEAD:
+                self._cleanup_dead(container)
+            else:
+                try:
+                    client.request(self.paths.monitor_socket(container.id),
+                                   {"op": "stop", "timeout": 0}, timeout=30)
+                except client.MonitorGone:
+                    pass
+                self._wait_monitor(container.id)
+        remove_files(self.paths, container.id, container.spec, volumes)
+
+    # --- output and processes ----------------------------------------------------------
+
+    def logs(self, ref: str, tail: int | None = None, since: float | None = None,
+             follow: bool = False) -> Iterator[logs.LogLine]:
+        container = self.get(ref)
+        return logs.read(container.dir / "container.log", tail=tail, since=since, follow=follow,
+                         running=lambda: monitor_alive(statefile.load(container.dir)))
+
+    def attach(self, ref: str, stdin: bool = False) -> client.Attachment:
+        container = self.get(ref)
+        return client.Attachment(self.paths.monitor_socket(container.id), stdin)
+
+    def exec_process(self, ref: str, argv: list[str], *, user: str | None = None,
+                     workdir: str | None = None, env: list[str] = (), stdio=None,
+                     tty: bool = False) -> tuple[int, int]:
+        """Start `argv` in a running container (see runtime.nsexec): (relay pid, error fd)."""
+        container = self.get(ref)
+        if container.status != Status.RUNNING:
+            raise ContainerError(f"container {container.name} is not running")
+        spec = container.spec
+        caps = container_caps(spec.cap_add, spec.cap_drop, spec.privileged,
+                              device_filter=not cgroups.is_v2())
+        return nsexec.spawn(container.state.pid, argv, env_dict(merge_env(spec.env, list(env))),
+                            spec.user if user is None else user, workdir or spec.working_dir,
+                            caps, spec.no_new_privileges and not spec.privileged, spec.ulimits,
+                            spec.group_add, stdio=stdio, tty=tty,
+                            cgroup_procs=cgroups.for_container(container.id).procs_files())
+
+    def processes(self, ref: str) -> list[int]:
+        container = self.get(ref)
+        if not container.running:
+            raise ContainerError(f"container {container.name} is not running")
+        return sorted(cgroups.for_container(container.id).pids())
+
+    def stats(self, ref: str) -> dict[str, int]:
+        return cgroups.for_container(self.get(ref).id).stats()
+
+
+def _valid_name(name: str) -> bool:
+    return re.fullmatch(r"[a-zA-Z0-9][a-zA-Z0-9_.-]*", name) is not None
+
+
+def _write_etc_files(container: Container) -> None:
+    """hostname, hosts and resolv.conf for a container without berth networks."""
+    spec = container.spec
+    cdir = container.dir
+    if spec.network.mode == "host":
+        hostname = os.uname().nodename
+        hosts = read_text("/etc/hosts")
+        resolv = read_text("/etc/resolv.conf")
+    else:
+        hostname = spec.hostname
+        hosts = ("127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n"
+                 f"127.0.1.1\t{hostname}\n")
+        resolv = host_resolv_conf(spec)
+    for host, ip in spec.network.extra_hosts:
+        hosts += f"{ip}\t{host}\n"
+    atomic_write(cdir / "hostname", hostname + "\n")
+    atomic_write(cdir / "hosts", hosts)
+    atomic_write(cdir / "resolv.conf", resolv)
+
+
+def host_resolv_conf(spec: ContainerSpec, nameservers: list[str] | None = None) -> str:
+    """resolv.conf for a container: its DNS settings, else the host's non-loopback servers."""
+    lines = []
+    host = read_text("/etc/resolv.conf").splitlines()
+    servers = nameservers or spec.network.dns or [
+        line.split()[1] for line in host if line.startswith("nameserver") and len(line.split()) > 1
+        and not line.split()[1].startswith(("127.", "::1"))]
+    search = spec.network.dns_search or [w for line in host if line.startswith("search")
+                                         for w in line.split()[1:]]
+    lines += [f"nameserver {s}" for s in servers]
+    if search:
+        lines.append("search " + " ".join(search))
+    if spec.network.dns_options:
+        lines.append("options " + " ".join(spec.network.dns_options))
+    return "\n".join(lines) + "\n"
+
+
+def remove_files(paths: Paths, cid: str, spec: ContainerSpec, volumes: bool = True) -> None:
+    """Delete a stopped container's files, its name and (with `volumes`) anonymous volumes."""
+    cdir = paths.container(cid)
+    try:
+        os.unlink(cdir / "config.json")  # from here on, nobody sees the container
+    except FileNotFoundError:
+        pass
+    link = paths.names / spec.name
+    if os.path.islink(link) and os.readlink(link) == cid:
+        os.unlink(link)
+    cgroups.for_container(cid).destroy()
+    netns.remove(str(paths.netns / cid))
+    shutil.rmtree(cdir, ignore_errors=True)
+    if volumes:
+        store = Volumes(paths)
+        for mount in spec.mounts:
+            if mount.volume:
+                try:
+                    if store.get(mount.volume).anonymous:
+                        store.remove(mount.volume)
+                except Exception:  # noqa: BLE001 - already gone
+                    pass
+
+
+__all__ = ["Containers", "Container", "ContainerError", "ContainerNotFound", "NameConflict",
+           "RunOptions", "SpecError"]

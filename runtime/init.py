@@ -1,0 +1,225 @@
+"""The container's first process, between fork and exec, in a fixed order.
+
+Runs as PID 1 of the new PID namespace, in new mount/UTS/IPC namespaces, already
+in the container's cgroup and network namespace. Everything it needs was imported
+before the fork: nothing is imported after pivot_root.
+
+    rootfs.prepare -> hostname -> sysctls -> rootfs.pivot -> rootfs.finish -> user lookup
+    -> rlimits -> working dir -> wait for the go signal -> capabilities and user
+    -> no_new_privs -> exec (or, with init: true, fork the command and reap as PID 1)
+
+A failure is written to the sync pipe (the monitor reports it) and the process exits
+127 (not found), 126 (not executable) or 125 (anything else), as docker does.
+"""
+from __future__ import annotations
+
+import errno
+import fcntl
+import os
+import resource
+import signal
+import socket
+import struct
+import termios
+
+from . import rootfs, users
+from .capabilities import final_set, last_cap, mask
+from .spec import ContainerSpec
+from .syscalls import (PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, PR_CAPBSET_DROP,
+                       PR_SET_NO_NEW_PRIVS, SYSCALLS, Syscalls)
+
+# Linux resource numbers (asm-generic/resource.h); Python lacks some of them
+RLIMITS = {"cpu": 0, "fsize": 1, "data": 2, "stack": 3, "core": 4, "rss": 5, "nproc": 6,
+           "nofile": 7, "memlock": 8, "as": 9, "locks": 10, "sigpending": 11, "msgqueue": 12,
+           "nice": 13, "rtprio": 14, "rttime": 15}
+_SIOCGIFFLAGS = 0x8913
+_SIOCSIFFLAGS = 0x8914
+_IFF_UP = 0x1
+
+
+class StartError(Exception):
+    """Why the container's process could not be started; `code` is its exit code."""
+
+    def __init__(self, message: str, code: int = 125) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+def loopback_up() -> None:
+    """Bring `lo` up in the current network namespace (an ioctl; no netlink needed)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        ifreq = struct.pack("16sH14x", b"lo", 0)
+        flags = struct.unpack("16sH14x", fcntl.ioctl(sock, _SIOCGIFFLAGS, ifreq))[1]
+        if not flags & _IFF_UP:
+            fcntl.ioctl(sock, _SIOCSIFFLAGS, struct.pack("16sH14x", b"lo", flags | _IFF_UP))
+
+
+def set_rlimits(ulimits: dict[str, list[int]]) -> None:
+    """Apply ulimits, never above the current hard limit (raising it needs CAP_SYS_RESOURCE)."""
+    for name, (soft, hard) in ulimits.items():
+        which = RLIMITS.get(name)
+        if which is None:
+            raise StartError(f"unknown ulimit {name!r}")
+        _, current_hard = resource.getrlimit(which)
+        if current_hard != resource.RLIM_INFINITY and (hard < 0 or hard > current_hard):
+            hard = current_hard
+        soft = hard if soft < 0 or (hard >= 0 and soft > hard) else soft
+        try:
+            resource.setrlimit(which, (soft, hard))
+        except (ValueError, OSError) as err:
+            raise StartError(f"ulimit {name}={soft}:{hard}: {err}") from None
+
+
+def write_sysctls(sysctls: dict[str, str]) -> None:
+    for key, value in sysctls.items():
+        path = "/proc/sys/" + key.replace(".", "/")
+        try:
+            with open(path, "w") as handle:
+                handle.write(str(value))
+        except OSError as err:
+            raise StartError(f"sysctl {key}={value}: {err.strerror}") from None
+
+
+def find_executable(name: str, env: dict[str, str]) -> str:
+    if "/" in name:
+        if not os.path.exists(name):
+            raise StartError(f'exec: "{name}": no such file or directory', 127)
+        return name
+    for directory in env.get("PATH", "/usr/local/bin:/usr/bin:/bin").split(":"):
+        candidate = os.path.join(directory or ".", name)
+        if os.path.isfile(candidate) and os.access(candidate, os.X_OK):
+            return candidate
+    raise StartError(f'exec: "{name}": executable file not found in $PATH', 127)
+
+
+def env_dict(env: list[str]) -> dict[str, str]:
+    out = {}
+    for item in env:
+        key, _, value = item.partition("=")
+        out[key] = value
+    return out
+
+
+def drop_privileges(user: users.User, caps: list[str], no_new_privs: bool,
+                    sys: Syscalls = SYSCALLS) -> None:
+    """Bounding set first (needs CAP_SETPCAP), then ids, then the remaining sets."""
+    keep = mask(caps)
+    for number in range(last_cap() + 1):
+        if not keep & (1 << number):
+            try:
+                sys.prctl(PR_CAPBSET_DROP, number)
+            except OSError as err:
+                if err.errno != errno.EINVAL:
+                    raise
+    os.setgroups(list(user.groups))
+    os.setresgid(user.gid, user.gid, user.gid)
+    os.setresuid(user.uid, user.uid, user.uid)  # non-root: the kernel clears the other sets
+    if user.uid == 0:
+        sys.capset(keep, keep, 0)
+    try:
+        sys.prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL)
+    except OSError:
+        pass
+    if no_new_privs:
+        sys.prctl(PR_SET_NO_NEW_PRIVS, 1)
+
+
+def _reset_signals() -> None:
+    for sig in (signal.SIGPIPE, signal.SIGXFSZ, signal.SIGINT, signal.SIGTERM, signal.SIGHUP,
+                signal.SIGQUIT, signal.SIGCHLD):
+        signal.signal(sig, signal.SIG_DFL)
+    signal.pthread_sigmask(signal.SIG_SETMASK, [])
+
+
+def _exec(argv: list[str], env: dict[str, str]) -> None:
+    path = find_executable(argv[0], env)
+    try:
+        os.execve(path, argv, env)
+    except PermissionError:
+        raise StartError(f'exec: "{argv[0]}": permission denied', 126) from None
+    except OSError as err:
+        raise StartError(f'exec: "{argv[0]}": {err.strerror}', 126) from None
+
+
+def _reap_as_init(child: int) -> None:
+    """`init: true`: forward signals to the command, reap zombies, exit with its status."""
+    def forward(signum: int, _frame: object) -> None:
+        try:
+            os.kill(child, signum)
+        except ProcessLookupError:
+            pass
+
+    for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signal.SIGQUIT, signal.SIGUSR1,
+                signal.SIGUSR2, signal.SIGWINCH, signal.SIGCONT, signal.SIGTSTP):
+        signal.signal(sig, forward)
+    while True:
+        try:
+            pid, status = os.wait()
+        except ChildProcessError:
+            os._exit(0)
+        if pid == child:
+            os._exit(os.waitstatus_to_exitcode(status) if os.WIFEXITED(status)
+                     else 128 + os.WTERMSIG(status))
+
+
+def run(spec: ContainerSpec, layout: rootfs.Layout, sync_fd: int, gate_fd: int,
+        caps_allowed: list[str] | None = None) -> None:
+    """Never returns: exec's the container command or exits with a start error."""
+    try:
+        os.setsid()
+        if spec.tty:
+            fcntl.ioctl(0, termios.TIOCSCTTY, 0)
+        if spec.network.mode != "host":
+            loopback_up()
+        rootfs.prepare(spec, layout)
+        if spec.hostname:
+            SYSCALLS.sethostname(spec.hostname)
+        if spec.domainname:
+            SYSCALLS.setdomainname(spec.domainname)
+        write_sysctls(spec.sysctls)
+        rootfs.pivot(layout.rootfs)
+        rootfs.finish(spec)
+        user = users.resolve(spec.user, read_text("/etc/passwd"), read_text("/etc/group"),
+                             spec.group_add)
+        env = env_dict(spec.env)
+        env.setdefault("HOME", user.home or "/")
+        set_rlimits(spec.ulimits)
+        os.makedirs(spec.working_dir or "/", exist_ok=True)
+        os.chdir(spec.working_dir or "/")
+        if os.read(gate_fd, 1) != b"g":
+            os._exit(125)  # the monitor gave up before the start
+        os.close(gate_fd)
+        caps = caps_allowed if caps_allowed is not None else final_set(
+            spec.cap_add, spec.cap_drop, spec.privileged)
+        drop_privileges(user, caps, spec.no_new_privileges and not spec.privileged)
+        _reset_signals()
+        if spec.init:
+            child = os.fork()
+            if child:
+                os.close(sync_fd)
+                _reap_as_init(child)
+        _exec(spec.args, env)
+    except StartError as err:
+        fail_start(sync_fd, str(err), err.code)
+    except users.UserError as err:
+        fail_start(sync_fd, str(err), 125)
+    except OSError as err:
+        fail_start(sync_fd, f"{err.strerror or err}" + (f": {err.filename}" if err.filename else ""), 125)
+    except BaseException as err:  # noqa: BLE001 - report anything, the process must not return
+        fail_start(sync_fd, f"container init failed: {err!r}", 125)
+
+
+def read_text(path: str) -> str:
+    try:
+        with open(path, encoding="utf-8", errors="replace") as handle:
+            return handle.read()
+    except OSError:
+        return ""
+
+
+def fail_start(sync_fd: int, message: str, code: int) -> None:
+    try:
+        os.write(sync_fd, f"{code} {message}".encode())
+    finally:
+        os._exit(code)
+

@@ -1,0 +1,53 @@
+"""Named network namespaces: a bind mount of a namespace file that outlives processes.
+
+The network layer prepares a container's namespace (loopback, veths, addresses) before
+the container starts, so its first instruction already has its network; restarts keep
+it; removing the file's mount frees it (and the veths inside go with it).
+"""
+from __future__ import annotations
+
+import errno
+import os
+
+from .init import loopback_up
+from .syscalls import CLONE_NEWNET, MNT_DETACH, MS_BIND, SYSCALLS
+
+
+def create(path: str) -> None:
+    """A new network namespace with `lo` up, pinned at `path`."""
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path, "a"):
+        pass
+    pid = os.fork()
+    if pid == 0:
+        try:
+            SYSCALLS.unshare(CLONE_NEWNET)
+            SYSCALLS.mount("/proc/self/ns/net", path, None, MS_BIND)
+            loopback_up()
+            os._exit(0)
+        except BaseException:  # noqa: BLE001
+            os._exit(1)
+    _, status = os.waitpid(pid, 0)
+    if os.waitstatus_to_exitcode(status) != 0:
+        remove(path)
+        raise OSError(f"cannot create network namespace {path}")
+
+
+def exists(path: str) -> bool:
+    """True if `path` has a namespace mounted on it (it is then on nsfs, not its directory's fs)."""
+    try:
+        return os.stat(path).st_dev != os.stat(os.path.dirname(path)).st_dev
+    except OSError:
+        return False
+
+
+def remove(path: str) -> None:
+    try:
+        SYSCALLS.umount(path, MNT_DETACH)
+    except OSError as err:
+        if err.errno not in (errno.EINVAL, errno.ENOENT):
+            raise
+    try:
+        os.unlink(path)
+    except FileNotFoundError:
+        pass

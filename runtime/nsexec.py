@@ -1,0 +1,124 @@
+"""Run a process inside a running container: `exec`, and the monitor's health checks.
+
+A relay process joins the container's cgroup and namespaces (mount last), forks the
+command into the container's PID namespace, forwards signals to it and exits with its
+status, so whoever spawned the relay can wait on it like on any child.
+"""
+from __future__ import annotations
+
+import fcntl
+import os
+import signal
+import termios
+
+from . import users
+from .init import (StartError, _exec, _reset_signals, drop_privileges, fail_start, read_text,
+                   set_rlimits)
+from .syscalls import SYSCALLS
+
+NAMESPACES = ("ipc", "uts", "net", "pid", "mnt")
+
+
+def _same_namespace(pid: int, name: str) -> bool:
+    try:
+        return os.readlink(f"/proc/{pid}/ns/{name}") == os.readlink(f"/proc/self/ns/{name}")
+    except OSError:
+        return False
+
+
+def spawn(container_pid: int, argv: list[str], env: dict[str, str], user: str, cwd: str,
+          caps: list[str], no_new_privs: bool = True, ulimits: dict | None = None,
+          group_add: list[str] | None = None, stdio: tuple[int, int, int] | None = None,
+          tty: bool = False, cgroup_procs: list[str] | None = None) -> tuple[int, int]:
+    """Start `argv` in the container; return (relay pid, read end of the error pipe).
+
+    The relay exits with the command's exit code; the pipe yields "CODE message" if the
+    command could not be started and EOF otherwise."""
+    ns_fds = [(name, os.open(f"/proc/{container_pid}/ns/{name}", os.O_RDONLY | os.O_CLOEXEC))
+              for name in NAMESPACES if not _same_namespace(container_pid, name)]
+    err_r, err_w = os.pipe2(os.O_CLOEXEC)
+    relay = os.fork()
+    if relay:
+        os.close(err_w)
+        for _, fd in ns_fds:
+            os.close(fd)
+        return relay, err_r
+    try:
+        os.close(err_r)
+        if stdio:
+            for target, fd in enumerate(stdio):
+                if fd != target:
+                    os.dup2(fd, target)
+        for procs in cgroup_procs or ():
+            with open(procs, "w") as handle:
+                handle.write(str(os.getpid()))
+        for _, fd in ns_fds:
+            SYSCALLS.setns(fd)
+        command = os.fork()
+        if command == 0:
+            _command(argv, env, user, cwd, caps, no_new_privs, ulimits or {}, group_add or [],
+                     tty, err_w)
+        os.close(err_w)
+        _relay(command)
+    except BaseException as err:  # noqa: BLE001 - a forked child must never return
+        try:
+            os.write(err_w, f"125 exec failed: {err}".encode())
+        finally:
+            os._exit(125)
+    os._exit(125)
+
+
+def _command(argv, env, user_spec, cwd, caps, no_new_privs, ulimits, group_add, tty, err_w):
+    try:
+        os.setsid()
+        if tty:
+            fcntl.ioctl(0, termios.TIOCSCTTY, 0)
+        user = users.resolve(user_spec, read_text("/etc/passwd"), read_text("/etc/group"), group_add)
+        env = dict(env)
+        env.setdefault("HOME", user.home or "/")
+        set_rlimits(ulimits)
+        try:
+            os.chdir(cwd or "/")
+        except OSError as err:
+            raise StartError(f"cannot use working directory {cwd}: {err.strerror}", 126) from None
+        drop_privileges(user, caps, no_new_privs)
+        _reset_signals()
+        _exec(argv, env)
+    except StartError as err:
+        fail_start(err_w, str(err), err.code)
+    except users.UserError as err:
+        fail_start(err_w, str(err), 126)
+    except BaseException as err:  # noqa: BLE001
+        fail_start(err_w, f"exec failed: {err}", 126)
+
+
+def _relay(command: int) -> None:
+    def forward(signum: int, _frame: object) -> None:
+        try:
+            os.kill(command, signum)
+        except ProcessLookupError:
+            pass
+
+    for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signal.SIGQUIT, signal.SIGUSR1,
+                signal.SIGUSR2, signal.SIGWINCH):
+        signal.signal(sig, forward)
+    while True:
+        try:
+            pid, status = os.waitpid(command, 0)
+        except ChildProcessError:
+            os._exit(125)
+        if pid == command:
+            os._exit(os.waitstatus_to_exitcode(status) if os.WIFEXITED(status)
+                     else 128 + os.WTERMSIG(status))
+
+
+def read_error(fd: int) -> tuple[int, str] | None:
+    """After the relay exited: (code, message) if the command failed to start."""
+    data = b""
+    while chunk := os.read(fd, 4096):
+        data += chunk
+    os.close(fd)
+    if not data:
+        return None
+    code, _, message = data.decode(errors="replace").partition(" ")
+    return int(code) if code.isdigit() else 126, message
