@@ -6,6 +6,7 @@ import socket
 from pathlib import Path
 from typing import Iterator
 
+from .paths import short_path
 from .monitor import EXIT, FRAME, RESIZE, STDIN, STDIN_CLOSE
 
 
@@ -17,7 +18,8 @@ def _connect(path: Path, timeout: float | None) -> socket.socket:
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM | socket.SOCK_CLOEXEC)
     sock.settimeout(timeout)
     try:
-        sock.connect(str(path))
+        with short_path(path) as address:
+            sock.connect(address)
     except (FileNotFoundError, ConnectionRefusedError) as err:
         sock.close()
         raise MonitorGone(str(err)) from None

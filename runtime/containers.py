@@ -19,12 +19,13 @@ import re
 import secrets
 import shutil
 import signal
+import socket
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
 
-from . import cgroups, client, logs, netns, nsexec
+from . import cgroups, client, logs, netns, nsexec, ptys
 from .capabilities import container_caps
 from .create import RunOptions, SpecError, anonymous_volume_targets, build_spec, merge_env
 from .errors import BerthError
@@ -374,19 +375,31 @@ class Containers:
 
     def exec_process(self, ref: str, argv: list[str], *, user: str | None = None,
                      workdir: str | None = None, env: list[str] = (), stdio=None,
-                     tty: bool = False) -> tuple[int, int]:
-        """Start `argv` in a running container (see runtime.nsexec): (relay pid, error fd)."""
+                     tty: bool = False) -> tuple[int, int, int]:
+        """Start `argv` in a running container (see runtime.nsexec).
+
+        Returns (relay pid, error fd, terminal master fd or -1 without `tty`)."""
         container = self.get(ref)
         if container.status != Status.RUNNING:
             raise ContainerError(f"container {container.name} is not running")
         spec = container.spec
         caps = container_caps(spec.cap_add, spec.cap_drop, spec.privileged,
                               device_filter=not cgroups.is_v2())
-        return nsexec.spawn(container.state.pid, argv, env_dict(merge_env(spec.env, list(env))),
-                            spec.user if user is None else user, workdir or spec.working_dir,
-                            caps, spec.no_new_privileges and not spec.privileged, spec.ulimits,
-                            spec.group_add, stdio=stdio, tty=tty,
-                            cgroup_procs=cgroups.for_container(container.id).procs_files())
+        parent, child = socket.socketpair() if tty else (None, None)
+        try:
+            relay, err_fd = nsexec.spawn(
+                container.state.pid, argv, env_dict(merge_env(spec.env, list(env))),
+                spec.user if user is None else user, workdir or spec.working_dir, caps,
+                spec.no_new_privileges and not spec.privileged, spec.ulimits, spec.group_add,
+                stdio=stdio, tty_socket=child.fileno() if child else -1,
+                cgroup_procs=cgroups.for_container(container.id).procs_files())
+            if child:
+                child.close()
+            master = ptys.recv_fd(parent) if parent else None
+        finally:
+            if parent:
+                parent.close()
+        return relay, err_fd, -1 if master is None else master
 
     def processes(self, ref: str) -> list[int]:
         container = self.get(ref)

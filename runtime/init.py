@@ -20,9 +20,8 @@ import resource
 import signal
 import socket
 import struct
-import termios
 
-from . import rootfs, users
+from . import ptys, rootfs, users
 from .capabilities import final_set, last_cap, mask
 from .spec import ContainerSpec
 from .syscalls import (PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, PR_CAPBSET_DROP,
@@ -163,12 +162,13 @@ def _reap_as_init(child: int) -> None:
 
 
 def run(spec: ContainerSpec, layout: rootfs.Layout, sync_fd: int, gate_fd: int,
-        caps_allowed: list[str] | None = None) -> None:
-    """Never returns: exec's the container command or exits with a start error."""
+        caps_allowed: list[str] | None = None, tty_fd: int = -1) -> None:
+    """Never returns: exec's the container command or exits with a start error.
+
+    With a terminal, the pty is opened in the container's own /dev/pts and its master
+    is sent to the monitor over `tty_fd`."""
     try:
         os.setsid()
-        if spec.tty:
-            fcntl.ioctl(0, termios.TIOCSCTTY, 0)
         if spec.network.mode != "host":
             loopback_up()
         rootfs.prepare(spec, layout)
@@ -183,6 +183,14 @@ def run(spec: ContainerSpec, layout: rootfs.Layout, sync_fd: int, gate_fd: int,
                              spec.group_add)
         env = env_dict(spec.env)
         env.setdefault("HOME", user.home or "/")
+        if spec.tty:
+            master, slave = ptys.open_pty()
+            os.fchown(slave, user.uid, user.gid)
+            ptys.become_terminal_of(slave)
+            ptys.send_fd(tty_fd, master)
+            os.close(master)
+            os.close(tty_fd)
+            env.setdefault("TERM", "xterm")
         set_rlimits(spec.ulimits)
         os.makedirs(spec.working_dir or "/", exist_ok=True)
         os.chdir(spec.working_dir or "/")

@@ -24,10 +24,10 @@ import time
 import traceback
 from typing import Callable
 
-from . import cgroups, init, netns, nsexec
+from . import cgroups, init, netns, nsexec, ptys
 from .capabilities import container_caps
 from .fsutil import read_json
-from .paths import Paths
+from .paths import Paths, short_path
 from .rootfs import Layout
 from .spec import ContainerSpec
 from .state import Health, Status, process_start_time
@@ -116,6 +116,8 @@ class Monitor:
         self.done = False
         self.gate_w = -1
         self.stdin_w = -1
+        self.tty_master = -1
+        self.tty_socket: socket.socket | None = None
         self.health_proc: tuple[int, int, int] | None = None  # relay pid, pidfd, output fd
         self.health_output = b""
         self.health_timer: int | None = None
@@ -181,6 +183,8 @@ class Monitor:
             return
         self.sel.unregister(fd)
         os.close(fd)
+        if fd == self.tty_master:
+            self.tty_master = -1
         if self.partial[kind]:
             self.write_log(kind, self.partial[kind])
             self.partial[kind] = b""
@@ -191,11 +195,14 @@ class Monitor:
 
     def launch(self) -> None:
         spec = self.spec
-        if spec.tty:
-            master, slave = os.openpty()
-            stdio = (slave, slave, slave)
-            readers = [(master, STDOUT)]
-            self.stdin_w = os.dup(master) if spec.open_stdin else -1
+        tty_child = -1
+        if spec.tty:  # init opens the pty inside the container and sends us the master
+            null = os.open(os.devnull, os.O_RDWR)
+            stdio = (null, null, null)
+            readers = []
+            self.tty_socket, child = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+            tty_child = child.detach()
+            self.sel.register(self.tty_socket, selectors.EVENT_READ, (self.on_tty, None))
         else:
             out_r, out_w = os.pipe()
             err_r, err_w = os.pipe()
@@ -210,15 +217,15 @@ class Monitor:
         pid_r, pid_w = os.pipe2(os.O_CLOEXEC)
         first = os.fork()
         if first == 0:
-            self._first_child(stdio, sync_w, gate_r, pid_w)
-        for fd in set(stdio) | {sync_w, gate_r, pid_w}:
+            self._first_child(stdio, sync_w, gate_r, pid_w, tty_child)
+        for fd in set(stdio) | {sync_w, gate_r, pid_w} | ({tty_child} - {-1}):
             os.close(fd)
         os.waitpid(first, 0)
         raw = os.read(pid_r, 32)
         os.close(pid_r)
         for fd, kind in readers:
             self.sel.register(fd, selectors.EVENT_READ, (self.on_stream, kind))
-        self.open_streams = len(readers)
+        self.open_streams = len(readers) + (1 if spec.tty else 0)
         if not raw:
             self.child = 0
             self.exit_status = 125
@@ -233,6 +240,19 @@ class Monitor:
         if not self.wait_attach or not self.child:
             self.open_gate()
 
+    def on_tty(self, sock, _kind) -> None:
+        master = ptys.recv_fd(sock)
+        self.sel.unregister(sock)
+        sock.close()
+        if master is None:
+            self.open_streams -= 1
+            self.maybe_exited()
+            return
+        self.tty_master = master
+        if self.spec.open_stdin:
+            self.stdin_w = os.dup(master)
+        self.sel.register(master, selectors.EVENT_READ, (self.on_stream, STDOUT))
+
     def open_gate(self) -> None:
         if self.gate_w >= 0:
             try:
@@ -242,7 +262,7 @@ class Monitor:
             os.close(self.gate_w)
             self.gate_w = -1
 
-    def _first_child(self, stdio, sync_w: int, gate_r: int, pid_w: int) -> None:
+    def _first_child(self, stdio, sync_w: int, gate_r: int, pid_w: int, tty_fd: int) -> None:
         """Between the monitor and PID 1: join cgroup and namespaces, unshare, fork."""
         try:
             for target, fd in enumerate(stdio):
@@ -275,8 +295,10 @@ class Monitor:
             if pid1 == 0:
                 os.dup2(sync_w, 3, inheritable=False)
                 os.dup2(gate_r, 4, inheritable=False)
-                os.closerange(5, 65536)
-                init.run(spec, self.layout, 3, 4, self.caps)
+                if tty_fd >= 0:
+                    os.dup2(tty_fd, 5, inheritable=False)
+                os.closerange(6 if tty_fd >= 0 else 5, 65536)
+                init.run(spec, self.layout, 3, 4, self.caps, 5 if tty_fd >= 0 else -1)
             os.write(pid_w, str(pid1).encode())
             os._exit(0)
         except BaseException as err:  # noqa: BLE001 - a forked child must never return
@@ -566,7 +588,8 @@ class Monitor:
         except FileNotFoundError:
             pass
         self.server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM | socket.SOCK_CLOEXEC)
-        self.server.bind(str(path))
+        with short_path(path) as address:
+            self.server.bind(address)
         self.server.listen(64)
         self.sel.register(self.server, selectors.EVENT_READ, (self.on_accept, None))
 
@@ -625,12 +648,8 @@ class Monitor:
             elif kind == STDIN_CLOSE and self.stdin_w >= 0 and not self.spec.tty:
                 os.close(self.stdin_w)
                 self.stdin_w = -1
-            elif kind == RESIZE and self.spec.tty and self.stdin_w >= 0:
-                import fcntl
-                import termios
-
-                rows, cols = struct.unpack(">HH", payload)
-                fcntl.ioctl(self.stdin_w, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, 0, 0))
+            elif kind == RESIZE and self.tty_master >= 0:
+                ptys.set_size(self.tty_master, *struct.unpack(">HH", payload))
 
     def request(self, client: Client, message: dict) -> None:
         op = message.get("op")

@@ -6,12 +6,10 @@ status, so whoever spawned the relay can wait on it like on any child.
 """
 from __future__ import annotations
 
-import fcntl
 import os
 import signal
-import termios
 
-from . import users
+from . import ptys, users
 from .init import (StartError, _exec, _reset_signals, drop_privileges, fail_start, read_text,
                    set_rlimits)
 from .syscalls import SYSCALLS
@@ -29,11 +27,12 @@ def _same_namespace(pid: int, name: str) -> bool:
 def spawn(container_pid: int, argv: list[str], env: dict[str, str], user: str, cwd: str,
           caps: list[str], no_new_privs: bool = True, ulimits: dict | None = None,
           group_add: list[str] | None = None, stdio: tuple[int, int, int] | None = None,
-          tty: bool = False, cgroup_procs: list[str] | None = None) -> tuple[int, int]:
+          tty_socket: int = -1, cgroup_procs: list[str] | None = None) -> tuple[int, int]:
     """Start `argv` in the container; return (relay pid, read end of the error pipe).
 
     The relay exits with the command's exit code; the pipe yields "CODE message" if the
-    command could not be started and EOF otherwise."""
+    command could not be started and EOF otherwise. With `tty_socket`, the command gets
+    a terminal from the container's /dev/pts and its master is sent over that socket."""
     ns_fds = [(name, os.open(f"/proc/{container_pid}/ns/{name}", os.O_RDONLY | os.O_CLOEXEC))
               for name in NAMESPACES if not _same_namespace(container_pid, name)]
     err_r, err_w = os.pipe2(os.O_CLOEXEC)
@@ -57,7 +56,7 @@ def spawn(container_pid: int, argv: list[str], env: dict[str, str], user: str, c
         command = os.fork()
         if command == 0:
             _command(argv, env, user, cwd, caps, no_new_privs, ulimits or {}, group_add or [],
-                     tty, err_w)
+                     tty_socket, err_w)
         os.close(err_w)
         _relay(command)
     except BaseException as err:  # noqa: BLE001 - a forked child must never return
@@ -68,12 +67,18 @@ def spawn(container_pid: int, argv: list[str], env: dict[str, str], user: str, c
     os._exit(125)
 
 
-def _command(argv, env, user_spec, cwd, caps, no_new_privs, ulimits, group_add, tty, err_w):
+def _command(argv, env, user_spec, cwd, caps, no_new_privs, ulimits, group_add, tty_socket,
+             err_w):
     try:
         os.setsid()
-        if tty:
-            fcntl.ioctl(0, termios.TIOCSCTTY, 0)
         user = users.resolve(user_spec, read_text("/etc/passwd"), read_text("/etc/group"), group_add)
+        if tty_socket >= 0:
+            master, slave = ptys.open_pty()
+            os.fchown(slave, user.uid, user.gid)
+            ptys.become_terminal_of(slave)
+            ptys.send_fd(tty_socket, master)
+            os.close(master)
+            os.close(tty_socket)
         env = dict(env)
         env.setdefault("HOME", user.home or "/")
         set_rlimits(ulimits)

@@ -1,6 +1,7 @@
 """Where berth keeps things: persistent state under BERTH_ROOT, runtime state under the run dir."""
 from __future__ import annotations
 
+import contextlib
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -65,3 +66,13 @@ class Paths:
                      self.locks, self.netns, self.run / "monitors"):
             os.makedirs(path, exist_ok=True)
         return self
+
+
+@contextlib.contextmanager
+def short_path(path: Path):
+    """`path` spelled through /proc/self/fd so it fits in a unix socket address (108 bytes)."""
+    fd = os.open(path.parent, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    try:
+        yield f"/proc/self/fd/{fd}/{path.name}"
+    finally:
+        os.close(fd)

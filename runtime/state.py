@@ -109,13 +109,15 @@ def update(container_dir: Path, **changes: Any) -> State:
 
 
 def process_start_time(pid: int) -> int:
-    """A process's start time in clock ticks (0 if gone): tells a pid from its reuse."""
+    """A process's start time in clock ticks (0 if gone or a zombie): tells a pid from its
+    reuse."""
     try:
         with open(f"/proc/{pid}/stat", "rb") as handle:
             data = handle.read()
     except OSError:
         return 0
-    return int(data[data.rindex(b")") + 2:].split()[19])
+    fields = data[data.rindex(b")") + 2:].split()
+    return 0 if fields[0] in (b"Z", b"X") else int(fields[19])
 
 
 def monitor_alive(state: State) -> bool:

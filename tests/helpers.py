@@ -52,3 +52,37 @@ def busybox_rootfs(path: Path) -> Path:
         "root:x:0:\napp:x:1000:\nstaff:x:50:app\nnogroup:x:65534:\n")
     os.chown(path / "home" / "app", 1000, 1000)
     return path
+
+
+def mounts_under(path: Path) -> list[str]:
+    """Mount points at or below `path`, from this process's mount table."""
+    prefix = str(path)
+    with open("/proc/self/mountinfo") as handle:
+        points = [line.split()[4] for line in handle]
+    return [p for p in points if p == prefix or p.startswith(prefix + "/")]
+
+
+def cgroup_dirs(name_part: str) -> list[str]:
+    """cgroup directories whose name contains `name_part`, in every hierarchy."""
+    found = []
+    for root, dirs, _ in os.walk("/sys/fs/cgroup"):
+        for d in dirs:
+            if name_part in d:
+                found.append(os.path.join(root, d))
+        if root.count("/") >= 4:
+            dirs[:] = []
+    return found
+
+
+def wait_for(predicate, timeout: float = 10.0, interval: float = 0.02):
+    """Poll until predicate() is truthy; return its value or fail."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {predicate}")
+        time.sleep(interval)

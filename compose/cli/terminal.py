@@ -13,6 +13,7 @@ from contextlib import contextmanager
 from typing import Iterator
 
 from runtime.monitor import ERROR, EXIT, STDERR, STDOUT
+from runtime.ptys import set_size
 
 
 def terminal_size() -> tuple[int, int]:
@@ -78,17 +79,18 @@ def exec_in(api, ref: str, argv: list[str], *, user: str | None, workdir: str | 
             env: list[str], interactive: bool, tty: bool) -> int:
     """Run a command in a running container with this terminal; its exit code."""
     if not tty:
-        relay, err_fd = api.exec_process(ref, argv, user=user, workdir=workdir, env=env,
-                                         stdio=(0 if interactive else os.open(os.devnull, os.O_RDONLY), 1, 2))
+        stdin = 0 if interactive else os.open(os.devnull, os.O_RDONLY)
+        relay, err_fd, _ = api.exec_process(ref, argv, user=user, workdir=workdir, env=env,
+                                            stdio=(stdin, 1, 2))
         return _wait_relay(relay, err_fd)
-    master, slave = os.openpty()
-    rows, cols = terminal_size()
-    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, 0, 0))
-    relay, err_fd = api.exec_process(ref, argv, user=user, workdir=workdir, env=env,
-                                     stdio=(slave, slave, slave), tty=True)
-    os.close(slave)
-    signal.signal(signal.SIGWINCH, lambda *_: fcntl.ioctl(
-        master, termios.TIOCSWINSZ, struct.pack("HHHH", *terminal_size(), 0, 0)))
+    null = os.open(os.devnull, os.O_RDWR)
+    relay, err_fd, master = api.exec_process(ref, argv, user=user, workdir=workdir, env=env,
+                                             stdio=(null, null, null), tty=True)
+    os.close(null)
+    if master < 0:
+        return _wait_relay(relay, err_fd)
+    set_size(master, *terminal_size())
+    signal.signal(signal.SIGWINCH, lambda *_: set_size(master, *terminal_size()))
     with raw_terminal(interactive):
         sources = [master] + ([0] if interactive else [])
         while True:

@@ -1,0 +1,46 @@
+"""Fixtures for tests that run real containers: a private BERTH_ROOT, a busybox image,
+and a check that every test leaves no container, mount, cgroup or process behind."""
+import os
+
+import pytest
+
+from runtime.containers import Containers
+from runtime.images import archive
+from runtime.paths import Paths
+from runtime.state import monitor_alive
+from tests.helpers import busybox_rootfs, cgroup_dirs, mounts_under
+
+
+def pytest_collection_modifyitems(items):
+    if os.geteuid() != 0:
+        for item in items:
+            if "privileged" in item.keywords:
+                item.add_marker(pytest.mark.skip(reason="needs root"))
+
+
+@pytest.fixture(scope="session")
+def busybox_dir(tmp_path_factory):
+    return busybox_rootfs(tmp_path_factory.mktemp("busybox") / "rootfs")
+
+
+@pytest.fixture
+def engine(tmp_path):
+    paths = Paths(tmp_path / "root", tmp_path / "run")
+    api = Containers(paths)
+    yield api
+    ids = []
+    monitors = []
+    for container in api.list():
+        ids.append(container.id)
+        monitors.append(container.state)
+        api.remove(container.id, force=True)
+    assert not mounts_under(tmp_path), mounts_under(tmp_path)
+    for cid in ids:
+        assert not cgroup_dirs(cid), cgroup_dirs(cid)
+    assert not any(monitor_alive(state) for state in monitors)
+    assert not list((paths.run / "netns").iterdir())
+
+
+@pytest.fixture
+def busybox(engine, busybox_dir):
+    return archive.import_rootfs(engine.images, str(busybox_dir), ["busybox"])
