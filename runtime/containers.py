@@ -218,9 +218,14 @@ class Containers:
                 return container
             if container.status == Status.DEAD:
                 self._cleanup_dead(container)
-            self._prepare_network(container)
             try:
-                reply = self._spawn_monitor(container, wait_attach)
+                sockets = self._prepare_network(container)
+                try:
+                    reply = self._spawn_monitor(container, wait_attach,
+                                                [sock.fileno() for sock in sockets])
+                finally:
+                    for sock in sockets:
+                        sock.close()
             except BaseException:
                 self._release(container)
                 raise
@@ -231,18 +236,40 @@ class Containers:
                                      reply.get("exit_code", 125))
         return self._load(container.id)
 
-    def _prepare_network(self, container: Container) -> None:
+    def _prepare_network(self, container: Container) -> list:
+        """The container's network namespace, attachments and /etc files; returns the
+        sockets that hold its published ports (the monitor keeps them open)."""
         spec = container.spec
-        _write_etc_files(container)
-        if spec.network.mode in ("none", "bridge"):
+        mode = spec.network.mode
+        if mode in ("none", "bridge"):
             path = str(self.paths.netns / container.id)
             if not netns.exists(path):
                 netns.create(path)
+        if mode == "bridge":
+            from .network.api import Networks
+
+            endpoints, sockets = Networks(self.paths).attach(
+                container.id, container.name,
+                [(e.network, e.aliases, e.static_ip) for e in spec.network.endpoints],
+                spec.network.ports, spec.network.dns, spec.network.links)
+            first = endpoints.attachments[0] if endpoints.attachments else None
+            _write_etc_files(container, first.ip if first else None,
+                             [a.gateway for a in endpoints.attachments][:1])
+            return sockets
+        if mode.startswith("container:"):
+            other = self.get(mode[len("container:"):])
+            for name in ("hosts", "hostname", "resolv.conf"):
+                source = other.dir / name
+                if source.exists():
+                    atomic_write(container.dir / name, source.read_bytes())
+            return []
+        _write_etc_files(container, None, [])
+        return []
 
     def _release(self, container: Container) -> None:
         release_network(self.paths, container.id, container.spec)
 
-    def _spawn_monitor(self, container: Container, wait_attach: bool) -> dict:
+    def _spawn_monitor(self, container: Container, wait_attach: bool, keep: list[int]) -> dict:
         read_fd, write_fd = os.pipe2(os.O_CLOEXEC)
         gc.freeze()  # keep the pages the forked monitor shares with us untouched by its GC
         try:
@@ -250,7 +277,7 @@ class Containers:
             if pid == 0:
                 if os.fork() == 0:
                     os.close(read_fd)
-                    run_detached(self.paths, container.id, write_fd, wait_attach)
+                    run_detached(self.paths, container.id, write_fd, wait_attach, keep)
                 os._exit(0)
         finally:
             gc.unfreeze()
@@ -358,7 +385,7 @@ class Containers:
                                    {"op": "stop", "timeout": 0}, timeout=30)
                 except client.MonitorGone:
                     pass
-                self._wait_monitor(container.id)
+        self._wait_monitor(container.id)  # an exited container's monitor may still be tidying up
         remove_files(self.paths, container.id, container.spec, volumes)
 
     # --- output and processes ----------------------------------------------------------
@@ -415,8 +442,8 @@ def _valid_name(name: str) -> bool:
     return re.fullmatch(r"[a-zA-Z0-9][a-zA-Z0-9_.-]*", name) is not None
 
 
-def _write_etc_files(container: Container) -> None:
-    """hostname, hosts and resolv.conf for a container without berth networks."""
+def _write_etc_files(container: Container, address: str | None, nameservers: list[str]) -> None:
+    """hostname, hosts and resolv.conf, bind-mounted into the container at start."""
     spec = container.spec
     cdir = container.dir
     if spec.network.mode == "host":
@@ -425,9 +452,10 @@ def _write_etc_files(container: Container) -> None:
         resolv = read_text("/etc/resolv.conf")
     else:
         hostname = spec.hostname
+        names = hostname + (f".{spec.domainname} {hostname}" if spec.domainname else "")
         hosts = ("127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n"
-                 f"127.0.1.1\t{hostname}\n")
-        resolv = host_resolv_conf(spec)
+                 f"{address or '127.0.1.1'}\t{names}\n")
+        resolv = host_resolv_conf(spec, nameservers)
     for host, ip in spec.network.extra_hosts:
         hosts += f"{ip}\t{host}\n"
     atomic_write(cdir / "hostname", hostname + "\n")
@@ -436,14 +464,15 @@ def _write_etc_files(container: Container) -> None:
 
 
 def host_resolv_conf(spec: ContainerSpec, nameservers: list[str] | None = None) -> str:
-    """resolv.conf for a container: its DNS settings, else the host's non-loopback servers."""
+    """resolv.conf for a container: berth's DNS server on its network when it has one
+    (which forwards to the container's `dns` servers), else those, else the host's
+    non-loopback servers. Search domains are the container's own only."""
     lines = []
     host = read_text("/etc/resolv.conf").splitlines()
     servers = nameservers or spec.network.dns or [
         line.split()[1] for line in host if line.startswith("nameserver") and len(line.split()) > 1
         and not line.split()[1].startswith(("127.", "::1"))]
-    search = spec.network.dns_search or [w for line in host if line.startswith("search")
-                                         for w in line.split()[1:]]
+    search = spec.network.dns_search
     lines += [f"nameserver {s}" for s in servers]
     if search:
         lines.append("search " + " ".join(search))

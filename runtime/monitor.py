@@ -24,7 +24,8 @@ import time
 import traceback
 from typing import Callable
 
-from . import cgroups, init, netns, nsexec, ptys
+from . import cgroups, init, nsexec, ptys
+from .network.api import release_container
 from .capabilities import container_caps
 from .fsutil import read_json
 from .paths import Paths, short_path
@@ -749,12 +750,13 @@ def _container_pid(paths: Paths, cid: str) -> int:
 
 
 def release_network(paths: Paths, cid: str, spec: ContainerSpec) -> None:
-    """Give back the network namespace (and with it the container's interfaces)."""
+    """Give back addresses, ports and the network namespace (its interfaces go with it)."""
     if spec.network.mode in ("none", "bridge"):
-        netns.remove(str(paths.netns / cid))
+        release_container(paths, cid)
 
 
-def run_detached(paths: Paths, cid: str, ready_fd: int, wait_attach: bool) -> None:
+def run_detached(paths: Paths, cid: str, ready_fd: int, wait_attach: bool,
+                 keep: list[int] = ()) -> None:
     """Become the container's monitor. Called in a child of a double fork; never returns.
 
     Forking a warm process costs a millisecond where starting a fresh interpreter costs
@@ -767,8 +769,11 @@ def run_detached(paths: Paths, cid: str, ready_fd: int, wait_attach: bool) -> No
         null = os.open(os.devnull, os.O_RDWR)
         for fd in (0, 1, 2):
             os.dup2(null, fd)
-        os.closerange(3, ready_fd)
-        os.closerange(ready_fd + 1, 65536)
+        previous = 2
+        for fd in sorted({ready_fd, *keep}):  # keep the ready pipe and the port sockets
+            os.closerange(previous + 1, fd)
+            previous = fd
+        os.closerange(previous + 1, 65536)
         for sig in (signal.SIGCHLD, signal.SIGQUIT, signal.SIGUSR1, signal.SIGUSR2):
             signal.signal(sig, signal.SIG_DFL)
         signal.pthread_sigmask(signal.SIG_SETMASK, [])

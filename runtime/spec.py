@@ -45,15 +45,9 @@ class Resources:
 
 @dataclass
 class Endpoint:
-    """One network the container is attached to (filled in by the network layer)."""
+    """A network to join (the address and interface it gets are runtime records)."""
 
     network: str
-    network_id: str = ""
-    ip: str = ""
-    prefix: int = 24
-    gateway: str = ""
-    mac: str = ""
-    interface: str = ""
     aliases: list[str] = field(default_factory=list)
     static_ip: str | None = None
 

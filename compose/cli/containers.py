@@ -41,6 +41,29 @@ def parse_volume(text: str, api) -> "object":
                  volume=volume.name)
 
 
+def parse_publish(text: str) -> list:
+    """-p in docker's syntax ([IP:][HOST:]CONTAINER[/PROTO], ranges) -> PortMappings."""
+    from ..canonical import parse_port
+    from ..errors import ComposeError
+
+    try:
+        entries = parse_port(text, ())
+    except ComposeError as err:
+        raise typer.BadParameter(err.message, param_hint="-p") from None
+    return [port_mapping(e) for e in entries]
+
+
+def port_mapping(entry: dict) -> "object":
+    """A long-syntax compose port -> the runtime's PortMapping."""
+    from runtime.spec import PortMapping
+
+    published = str(entry.get("published") or "0")
+    low, _, high = published.partition("-")
+    return PortMapping(container_port=int(entry["target"]), protocol=entry.get("protocol", "tcp"),
+                       host_ip=entry.get("host_ip", ""), host_port=int(low),
+                       host_port_end=int(high) if high else 0)
+
+
 def parse_tmpfs(text: str) -> "object":
     from runtime.spec import Mount
     from runtime.units import parse_bytes
@@ -80,12 +103,19 @@ def parse_env(items: list[str]) -> list[str]:
 def run_options(api, *, name, env, volume, tmpfs, workdir, user, hostname, memory, cpus,
                 pids_limit, restart, init, entrypoint, command, interactive, tty, rm, label,
                 cap_add, cap_drop, privileged, read_only, ulimit, network, publish,
-                stop_signal, stop_timeout):
+                stop_signal, stop_timeout, network_alias=None, ip=None, dns=None, add_host=None):
     from runtime.create import RunOptions
-    from runtime.spec import NetworkConfig, Resources
+    from runtime.spec import Endpoint, NetworkConfig, Resources
     from runtime.units import parse_bytes
 
     mode = network or "none"
+    bridged = not (mode in ("none", "host") or mode.startswith("container:"))
+    net = NetworkConfig(mode="bridge" if bridged else mode,
+                        endpoints=[Endpoint(network=mode, aliases=list(network_alias or []),
+                                            static_ip=ip)] if bridged else [],
+                        ports=[p for item in publish or [] for p in parse_publish(item)],
+                        dns=list(dns or []),
+                        extra_hosts=[list(h.replace("=", ":", 1).split(":", 1)) for h in add_host or []])
     return RunOptions(
         name=name or "", command=list(command) if command else None,
         entrypoint=None if entrypoint is None else ([entrypoint] if entrypoint else []),
@@ -97,8 +127,7 @@ def run_options(api, *, name, env, volume, tmpfs, workdir, user, hostname, memor
         resources=Resources(memory=parse_bytes(memory) if memory else None, cpus=cpus,
                             pids=pids_limit),
         restart=restart, init=init, tty=tty, open_stdin=interactive, auto_remove=rm,
-        network=NetworkConfig(mode=mode if mode in ("none", "host") or mode.startswith("container:")
-                              else "bridge"),
+        network=net,
         stop_signal=stop_signal, stop_timeout=stop_timeout)
 
 
@@ -136,7 +165,11 @@ def run(image: str = typer.Argument(...),
         network: Optional[str] = typer.Option(None, "--network"),
         publish: Optional[List[str]] = typer.Option(None, "-p", "--publish"),
         stop_signal: Optional[str] = typer.Option(None, "--stop-signal"),
-        stop_timeout: Optional[float] = typer.Option(None, "--stop-timeout")) -> None:
+        stop_timeout: Optional[float] = typer.Option(None, "--stop-timeout"),
+        network_alias: Optional[List[str]] = typer.Option(None, "--network-alias"),
+        ip: Optional[str] = typer.Option(None, "--ip"),
+        dns: Optional[List[str]] = typer.Option(None, "--dns"),
+        add_host: Optional[List[str]] = typer.Option(None, "--add-host")) -> None:
     """Create and start a container; without -d, stay attached until it exits."""
     api = engine()
     opts = run_options(api, **{k: v for k, v in locals().items() if k not in ("image", "detach", "api")})
@@ -169,7 +202,8 @@ def create(image: str = typer.Argument(...),
            restart: str = typer.Option("no", "--restart"),
            init: bool = typer.Option(False, "--init"),
            entrypoint: Optional[str] = typer.Option(None, "--entrypoint"),
-           network: Optional[str] = typer.Option(None, "--network")) -> None:
+           network: Optional[str] = typer.Option(None, "--network"),
+           publish: Optional[List[str]] = typer.Option(None, "-p", "--publish")) -> None:
     """Create a container without starting it."""
     api = engine()
     opts = run_options(api, name=name, env=env, volume=volume, tmpfs=None, workdir=workdir,
@@ -177,7 +211,7 @@ def create(image: str = typer.Argument(...),
                        restart=restart, init=init, entrypoint=entrypoint, command=command,
                        interactive=False, tty=False, rm=False, label=None, cap_add=None,
                        cap_drop=None, privileged=False, read_only=False, ulimit=None,
-                       network=network, publish=None, stop_signal=None, stop_timeout=None)
+                       network=network, publish=publish, stop_signal=None, stop_timeout=None)
     typer.echo(_create(image, opts, api).id)
 
 
@@ -223,11 +257,36 @@ def ls(all_: bool = typer.Option(False, "-a", "--all"),
     from .images import human_ago
 
     rows = []
+    networks = _networks()
     for c in containers:
         image = parse(c.spec.image).familiar() if not c.spec.image.startswith("sha256:") else c.spec.image[7:19]
         rows.append([c.short_id, image, _command_text(c.spec.args),
-                     human_ago(c.state.created_at), c.describe_status(), "", c.name])
+                     human_ago(c.state.created_at), c.describe_status(),
+                     ", ".join(port_lines(networks, c.id)), c.name])
     print_table(rows, ["CONTAINER ID", "IMAGE", "COMMAND", "CREATED", "STATUS", "PORTS", "NAMES"])
+
+
+def _networks():
+    from runtime.network.api import Networks
+    from runtime.paths import Paths
+
+    return Networks(Paths.from_env(os.environ))
+
+
+def port_lines(networks, cid: str) -> list[str]:
+    """docker's port notation: 0.0.0.0:8080->80/tcp."""
+    endpoints = networks.endpoints(cid)
+    return [f"{p.host_ip or '0.0.0.0'}:{p.host_port}->{p.container_port}/{p.protocol}"
+            for p in (endpoints.ports if endpoints else [])]
+
+
+@container_app.command("port")
+def port(container: str) -> None:
+    """Show a container's published ports."""
+    cid = engine().get(container).id
+    for line in port_lines(_networks(), cid):
+        mapping, _, inner = line.partition("->")
+        typer.echo(f"{inner} -> {mapping}")
 
 
 @container_app.command("logs")

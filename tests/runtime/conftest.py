@@ -6,9 +6,10 @@ import pytest
 
 from runtime.containers import Containers
 from runtime.images import archive
+from runtime.network.api import Networks
 from runtime.paths import Paths
 from runtime.state import monitor_alive
-from tests.helpers import busybox_rootfs, cgroup_dirs, mounts_under
+from tests.helpers import busybox_rootfs, cgroup_dirs, mounts_under, wait_for
 
 
 def pytest_collection_modifyitems(items):
@@ -39,6 +40,25 @@ def engine(tmp_path):
         assert not cgroup_dirs(cid), cgroup_dirs(cid)
     assert not any(monitor_alive(state) for state in monitors)
     assert not list((paths.run / "netns").iterdir())
+    nets = Networks(paths)
+    bridges = [net.bridge for net in nets.list()]
+    for net in nets.list():
+        nets.remove(net.name)
+    assert not [b for b in bridges if os.path.exists(f"/sys/class/net/{b}")]
+    wait_for(lambda: not dns_server_running(paths), timeout=5)
+
+
+def dns_server_running(paths) -> bool:
+    for pid in os.listdir("/proc"):
+        if pid.isdigit():
+            try:
+                with open(f"/proc/{pid}/cmdline", "rb") as handle:
+                    cmdline = handle.read()
+            except OSError:
+                continue
+            if b"dnsserver" in cmdline and str(paths.run).encode() in cmdline:
+                return True
+    return False
 
 
 @pytest.fixture

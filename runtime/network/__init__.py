@@ -1,0 +1,1 @@
+"""Networks: bridges, addresses, DNS, published ports, isolation."""

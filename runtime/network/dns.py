@@ -1,0 +1,58 @@
+"""Starting berth's DNS server (runtime.network.dnsserver) on demand and telling it
+that records changed; it stops by itself when no network is left."""
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+
+from ..errors import BerthError
+from ..fsutil import locked
+from ..paths import Paths, short_path
+
+
+class DnsError(BerthError):
+    pass
+
+
+def _notify(paths: Paths) -> bytes | None:
+    """Ask a running server to reload; its answer, or None if none runs."""
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    sock.settimeout(5)
+    try:
+        with short_path(paths.run / "dns" / "control.sock") as address:
+            sock.connect(address)
+        sock.sendall(b"reload\n")
+        return sock.recv(16)
+    except OSError:
+        return None
+    finally:
+        sock.close()
+
+
+def refresh(paths: Paths) -> None:
+    """Tell a running server (if any) that records changed."""
+    _notify(paths)
+
+
+def sync(paths: Paths) -> None:
+    """Make the DNS server serve the current records, starting it if needed."""
+    directory = paths.run / "dns"
+    directory.mkdir(parents=True, exist_ok=True)
+    with locked(directory / "lock"):
+        if _notify(paths) == b"ok\n":
+            return
+        log = open(directory / "server.log", "ab")
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "runtime.network.dnsserver", str(paths.root), str(paths.run)],
+            cwd=os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))),
+            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=log,
+            start_new_session=True)
+        log.close()
+        line = proc.stdout.readline() if proc.stdout else b""
+        if proc.stdout:
+            proc.stdout.close()
+        proc.wait()  # the server itself runs on in a detached grandchild
+        if line.strip() != b"ready":
+            raise DnsError(f"the DNS server did not start; see {directory / 'server.log'}")
