@@ -45,7 +45,10 @@ def request(path: Path, message: dict, timeout: float | None = 10.0) -> dict:
     """Send one request and return the one reply (for stop: when the container exited)."""
     sock = _connect(path, timeout)
     with sock:
-        sock.sendall(json.dumps(message).encode() + b"\n")
+        try:
+            sock.sendall(json.dumps(message).encode() + b"\n")
+        except (BrokenPipeError, ConnectionResetError):
+            raise MonitorGone("the monitor closed the connection") from None
         for reply in _lines(sock):
             return reply
     raise MonitorGone("the monitor closed the connection")

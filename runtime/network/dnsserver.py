@@ -178,7 +178,7 @@ class Server:
         if question.rdtype == dns.rdatatype.A:
             response.answer.append(dns.rrset.from_text_list(
                 question.name, TTL, dns.rdataclass.IN, dns.rdatatype.A, ips))
-        return response.to_wire()  # AAAA and others: the name exists, with no such records
+        return response.to_wire(want_shuffle=False)  # our rotation, not a random order; AAAA: none
 
     @staticmethod
     def _error(wire: bytes, rcode: int) -> bytes:

@@ -29,21 +29,21 @@ def engine(tmp_path):
     paths = Paths(tmp_path / "root", tmp_path / "run")
     api = Containers(paths)
     yield api
-    ids = []
-    monitors = []
-    for container in api.list():
-        ids.append(container.id)
-        monitors.append(container.state)
-        api.remove(container.id, force=True)
-    assert not mounts_under(tmp_path), mounts_under(tmp_path)
-    for cid in ids:
-        assert not cgroup_dirs(cid), cgroup_dirs(cid)
-    assert not any(monitor_alive(state) for state in monitors)
-    assert not list((paths.run / "netns").iterdir())
+    # tidy up everything first, then check that nothing was left behind
+    containers = api.list()
     nets = Networks(paths)
     bridges = [net.bridge for net in nets.list()]
-    for net in nets.list():
-        nets.remove(net.name)
+    try:
+        for container in containers:
+            api.remove(container.id, force=True)
+    finally:
+        for net in nets.list():
+            nets.remove(net.name)
+    assert not mounts_under(tmp_path), mounts_under(tmp_path)
+    for container in containers:
+        assert not cgroup_dirs(container.id), cgroup_dirs(container.id)
+    assert not any(monitor_alive(c.state) for c in containers)
+    assert not list((paths.run / "netns").iterdir())
     assert not [b for b in bridges if os.path.exists(f"/sys/class/net/{b}")]
     wait_for(lambda: not dns_server_running(paths), timeout=5)
 
