@@ -65,6 +65,20 @@ def stop_levels(project: Project, services: Iterable[str] | None = None) -> list
     return list(reversed(start_levels(project, services)))
 
 
+def levels_of(needs: dict[str, set[str]]) -> list[list[str]]:
+    """Start levels for bare service -> dependencies data (e.g. read back from labels,
+    when the compose file may be gone); unknown dependencies are ignored."""
+    import networkx as nx
+
+    graph = nx.DiGraph()
+    graph.add_nodes_from(needs)
+    graph.add_edges_from((dep, name) for name, deps in needs.items() for dep in deps if dep in needs)
+    try:
+        return [sorted(level) for level in nx.topological_generations(graph)]
+    except nx.NetworkXUnfeasible:  # a cycle in old labels: stop everything at once
+        return [sorted(needs)]
+
+
 def with_dependencies(project: Project, names: Iterable[str]) -> set[str]:
     """`names` and everything they (transitively) need."""
     import networkx as nx

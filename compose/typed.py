@@ -55,7 +55,7 @@ def _strs(value: Any) -> tuple[str, ...]:
     return tuple(str(v) for v in value or ())
 
 
-def _port(entry: dict, path: tuple) -> Port:
+def port(entry: dict, path: tuple = ()) -> Port:
     return Port(target=int(entry["target"]), published=entry.get("published"),
                 host_ip=entry.get("host_ip"), protocol=entry.get("protocol", "tcp"),
                 mode=entry.get("mode", "ingress"), name=entry.get("name"),
@@ -182,7 +182,7 @@ def service(name: str, svc: dict) -> Service:
         command=tuple(command) if command is not None else None,
         entrypoint=tuple(entrypoint) if entrypoint is not None else None,
         environment=dict(svc.get("environment", {})),
-        ports=tuple(_port(p, path + ("ports", i)) for i, p in enumerate(svc.get("ports", ()))),
+        ports=tuple(port(p, path + ("ports", i)) for i, p in enumerate(svc.get("ports", ()))),
         expose=_strs(svc.get("expose")),
         volumes=tuple(_mount(v, path + ("volumes", i)) for i, v in enumerate(svc.get("volumes", ()))),
         tmpfs=_strs(svc.get("tmpfs")), volumes_from=_strs(svc.get("volumes_from")),

@@ -390,15 +390,16 @@ class Monitor:
             restarts = 0
         again = restart_wanted(self.spec.restart, code, restarts,
                                self.stop_requested or state.stopped_by_user)
-        self.notify_exit(code)
         if again:
             self.set_state(status=Status.RESTARTING, exit_code=code, finished_at=time.time(),
                            pid=0, oom_killed=oom, restart_count=state.restart_count + 1)
+            self.notify_exit(code, final=False)
             self.event("restart", exit_code=code)
             self.restart_timer = self.after(backoff(restarts + 1), self.relaunch)
             return
         self.set_state(status=Status.EXITED, exit_code=code, finished_at=time.time(), pid=0,
                        oom_killed=oom)
+        self.notify_exit(code)
         self.finish()
 
     def relaunch(self) -> None:
@@ -407,21 +408,16 @@ class Monitor:
         self.handled = False
         self.launch()
 
-    def notify_exit(self, code: int) -> None:
+    def notify_exit(self, code: int, final: bool = True) -> None:
+        """Tell waiters; attached clients stay through restarts and go on the final exit."""
         self.event("die", exit_code=code)
         for client in list(self.clients.values()):
             if client.mode in ("waiting", "stopping"):
                 client.reply({"exit_code": code})
                 self.drop(client)
-            elif client.mode == "attach":
-                if not self.restarting_next():
-                    client.frame(EXIT, str(code).encode())
-                    self.drop(client)
-
-    def restarting_next(self) -> bool:
-        state = statefile.load(self.cdir)
-        return restart_wanted(self.spec.restart, self.exit_status or 0, state.restart_count,
-                              self.stop_requested or state.stopped_by_user)
+            elif client.mode == "attach" and final:
+                client.frame(EXIT, str(code).encode())
+                self.drop(client)
 
     def finish(self) -> None:
         """The container is done for good: free what it held, and go."""
@@ -451,8 +447,8 @@ class Monitor:
         if self.restart_timer is not None:
             self.cancel(self.restart_timer)
             self.restart_timer = None
-            self.notify_exit(statefile.load(self.cdir).exit_code or 0)
             self.set_state(status=Status.EXITED)
+            self.notify_exit(statefile.load(self.cdir).exit_code or 0)
             self.finish()
             return
         if self.exit_status is not None:

@@ -66,7 +66,7 @@ def overlay_options(layout: Layout) -> str:
     return f"lowerdir={':'.join(lowers)},upperdir={layout.upper},workdir={layout.work}"
 
 
-def _target(root: str, path: str, is_file: bool) -> str:
+def mount_point(root: str, path: str, is_file: bool) -> str:
     """The mount point for `path` inside `root`, created if missing, never outside root."""
     target = secure_join(root, path)
     if is_file:
@@ -80,7 +80,7 @@ def _target(root: str, path: str, is_file: bool) -> str:
 
 
 def _mount_dev(root: str, spec: ContainerSpec, sys: Syscalls) -> None:
-    dev = _target(root, "/dev", False)
+    dev = mount_point(root, "/dev", False)
     sys.mount("tmpfs", dev, "tmpfs", MS_NOSUID | MS_STRICTATIME, "mode=755,size=65536k")
     for name, kind, major, minor in DEVICES:
         path = os.path.join(dev, name)
@@ -139,7 +139,7 @@ def _copy_with_owner(src: str, dst: str) -> None:
 
 def _user_mount(root: str, mount: Mount, sys: Syscalls) -> None:
     if mount.type == "tmpfs":
-        target = _target(root, mount.target, False)
+        target = mount_point(root, mount.target, False)
         options = [f"mode={oct(mount.tmpfs_mode or 0o1777)[2:]}"]
         if mount.tmpfs_size:
             options.append(f"size={mount.tmpfs_size}")
@@ -151,7 +151,7 @@ def _user_mount(root: str, mount: Mount, sys: Syscalls) -> None:
         os.makedirs(source, exist_ok=True)
     if not os.path.exists(source):
         raise FileNotFoundError(f"bind source path does not exist: {source}")
-    target = _target(root, mount.target, not os.path.isdir(source))
+    target = mount_point(root, mount.target, not os.path.isdir(source))
     if mount.volume:
         _copy_up(target, source)
     _bind(source, target, mount, sys)
@@ -167,20 +167,20 @@ def prepare(spec: ContainerSpec, layout: Layout, sys: Syscalls = SYSCALLS) -> No
         sys.mount("overlay", root, "overlay", 0, overlay_options(layout))
     finally:
         os.chdir(cwd)
-    sys.mount("proc", _target(root, "/proc", False), "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC)
+    sys.mount("proc", mount_point(root, "/proc", False), "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC)
     _mount_dev(root, spec, sys)
     sys_flags = MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_RDONLY
     if spec.network.mode == "host":
-        sys.mount("/sys", _target(root, "/sys", False), None, MS_BIND | MS_REC)
-        sys.mount(None, _target(root, "/sys", False), None, MS_BIND | MS_REMOUNT | sys_flags)
+        sys.mount("/sys", mount_point(root, "/sys", False), None, MS_BIND | MS_REC)
+        sys.mount(None, mount_point(root, "/sys", False), None, MS_BIND | MS_REMOUNT | sys_flags)
     else:
-        sys.mount("sysfs", _target(root, "/sys", False), "sysfs", sys_flags)
+        sys.mount("sysfs", mount_point(root, "/sys", False), "sysfs", sys_flags)
     for mount in sorted(spec.mounts, key=lambda m: m.target.rstrip("/").count("/")):
         _user_mount(root, mount, sys)
     for name in ("hosts", "hostname", "resolv.conf"):
         source = os.path.join(layout.container_dir, name)
         if os.path.exists(source):
-            target = _target(root, f"/etc/{name}", True)
+            target = mount_point(root, f"/etc/{name}", True)
             sys.mount(source, target, None, MS_BIND)
 
 

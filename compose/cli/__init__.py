@@ -11,7 +11,7 @@ from ..errors import ComposeError
 def main() -> None:
     sys.dont_write_bytecode = False  # berth's own modules are worth caching as bytecode
     from .app import app
-    from . import config, containers, images, networks  # noqa: F401  (register commands)
+    from . import config, containers, images, networks, project  # noqa: F401  (register commands)
 
     try:
         app()

@@ -44,24 +44,15 @@ def parse_volume(text: str, api) -> "object":
 def parse_publish(text: str) -> list:
     """-p in docker's syntax ([IP:][HOST:]CONTAINER[/PROTO], ranges) -> PortMappings."""
     from ..canonical import parse_port
+    from ..convert import port_mapping
     from ..errors import ComposeError
+    from ..typed import port
 
     try:
         entries = parse_port(text, ())
     except ComposeError as err:
         raise typer.BadParameter(err.message, param_hint="-p") from None
-    return [port_mapping(e) for e in entries]
-
-
-def port_mapping(entry: dict) -> "object":
-    """A long-syntax compose port -> the runtime's PortMapping."""
-    from runtime.spec import PortMapping
-
-    published = str(entry.get("published") or "0")
-    low, _, high = published.partition("-")
-    return PortMapping(container_port=int(entry["target"]), protocol=entry.get("protocol", "tcp"),
-                       host_ip=entry.get("host_ip", ""), host_port=int(low),
-                       host_port_end=int(high) if high else 0)
+    return [port_mapping(port(e)) for e in entries]
 
 
 def parse_tmpfs(text: str) -> "object":

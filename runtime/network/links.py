@@ -83,6 +83,9 @@ def attach(netns_path: str, attachments: list[Attachment], networks: dict[str, N
     with NetNS(netns_path) as ns:
         for att in attachments:
             index = ns.link_lookup(ifname=att.interface)[0]
+            # the MAC follows from the address (as docker does): when a recreated container
+            # gets the address again, neighbours' caches are still right
+            ns.link("set", index=index, address=mac_for(att.ip))
             ns.addr("add", index=index, address=att.ip, prefixlen=att.prefix)
             ns.link("set", index=index, state="up")
         default = next((a for a in attachments if not a.internal), None)
@@ -92,6 +95,10 @@ def attach(netns_path: str, attachments: list[Attachment], networks: dict[str, N
             except Exception as err:  # noqa: BLE001
                 if getattr(err, "code", None) != errno.EEXIST:
                     raise
+
+
+def mac_for(ip: str) -> str:
+    return "02:42:" + ":".join(f"{int(octet):02x}" for octet in ip.split("."))
 
 
 def detach(att: Attachment) -> None:

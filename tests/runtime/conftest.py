@@ -12,13 +12,6 @@ from runtime.state import monitor_alive
 from tests.helpers import busybox_rootfs, cgroup_dirs, mounts_under, wait_for
 
 
-def pytest_collection_modifyitems(items):
-    if os.geteuid() != 0:
-        for item in items:
-            if "privileged" in item.keywords:
-                item.add_marker(pytest.mark.skip(reason="needs root"))
-
-
 @pytest.fixture(scope="session")
 def busybox_dir(tmp_path_factory):
     return busybox_rootfs(tmp_path_factory.mktemp("busybox") / "rootfs")

@@ -1,0 +1,80 @@
+"""Progress output like docker compose v2: a live line per object on a terminal,
+plain lines otherwise. Thread-safe: the executor reports from many threads."""
+from __future__ import annotations
+
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+
+
+@dataclass
+class _Line:
+    kind: str
+    name: str
+    text: str
+    started: float = field(default_factory=time.monotonic)
+    ended: float | None = None
+    failed: bool = False
+
+
+class Progress:
+    def __init__(self, stream=None, tty: bool | None = None, title: str = "Running") -> None:
+        self.stream = stream or sys.stderr
+        self.tty = self.stream.isatty() if tty is None else tty
+        self.title = title
+        self.lines: dict[tuple[str, str], _Line] = {}
+        self.lock = threading.Lock()
+        self.live = None
+        if self.tty:
+            from rich.console import Console
+            from rich.live import Live
+
+            self.live = Live(console=Console(file=self.stream), refresh_per_second=12,
+                             transient=False, get_renderable=self._render)
+            self.live.start()
+
+    def _render(self):
+        from rich.text import Text
+
+        with self.lock:
+            lines = list(self.lines.values())
+        done = sum(1 for line in lines if line.ended is not None)
+        out = Text(f"[+] {self.title} {done}/{len(lines)}\n", style="bold")
+        for line in lines:
+            elapsed = (line.ended or time.monotonic()) - line.started
+            mark, style = ("✘", "red") if line.failed else ("✔", "green") if line.ended else ("⠿", "cyan")
+            out.append(f" {mark} ", style=style)
+            out.append(f"{line.kind} {line.name}".ljust(40))
+            out.append(f" {line.text}".ljust(12), style="red" if line.failed else None)
+            out.append(f" {elapsed:.1f}s\n", style="dim")
+        return out
+
+    def update(self, kind: str, name: str, text: str, done: bool = False,
+               failed: bool = False) -> None:
+        with self.lock:
+            line = self.lines.get((kind, name))
+            if line is None:
+                line = self.lines[(kind, name)] = _Line(kind, name, text)
+            line.text = text
+            if done or failed:
+                line.ended = time.monotonic()
+                line.failed = failed
+        if not self.tty:
+            with self.lock:
+                self.stream.write(f" {kind} {name}  {text}\n")
+                self.stream.flush()
+
+    def note(self, text: str) -> None:
+        """A message above the progress lines."""
+        if self.live is not None:
+            self.live.console.print(text, markup=False, highlight=False)
+        else:
+            with self.lock:
+                self.stream.write(text + "\n")
+                self.stream.flush()
+
+    def close(self) -> None:
+        if self.live is not None:
+            self.live.stop()
+            self.live = None

@@ -1,0 +1,357 @@
+"""berth up / down / ps / logs / exec / run ... on real containers, through the CLI."""
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import textwrap
+import time
+
+import pytest
+
+from runtime.containers import Containers
+from runtime.images import archive
+from runtime.network.api import Networks
+from runtime.paths import Paths
+from tests.helpers import REPO, busybox_rootfs, run_berth, wait_for
+
+pytestmark = pytest.mark.privileged
+
+
+@pytest.fixture(scope="session")
+def busybox_dir(tmp_path_factory):
+    return busybox_rootfs(tmp_path_factory.mktemp("busybox-up") / "rootfs")
+
+
+class Stack:
+    """A project directory with its own BERTH_ROOT; cleans everything up at the end."""
+
+    def __init__(self, tmp_path, busybox_dir):
+        self.dir = tmp_path / "proj"
+        self.dir.mkdir()
+        self.root = tmp_path / "root"
+        self.env = {"BERTH_ROOT": str(self.root)}
+        self.paths = Paths(self.root, self.root / "run")
+        archive.import_rootfs(Containers(self.paths).images, str(busybox_dir), ["busybox"])
+
+    def write(self, text, name="compose.yaml"):
+        (self.dir / name).write_text(textwrap.dedent(text))
+
+    def berth(self, *args, check=True, **kw):
+        return run_berth(*args, cwd=self.dir, env=self.env, check=check, **kw)
+
+    def ps(self, *args):
+        out = self.berth("ps", "-a", "--format", "json", *args).stdout
+        return {c["Name"]: c for c in map(json.loads, out.splitlines())}
+
+    def cleanup(self) -> list[str]:
+        """Remove whatever is left; return the bridges that existed."""
+        api = Containers(self.paths)
+        for c in api.list():
+            api.remove(c.id, force=True)
+        nets = Networks(self.paths)
+        bridges = [n.bridge for n in nets.list()]
+        for n in nets.list():
+            nets.remove(n.name)
+        return bridges
+
+
+@pytest.fixture
+def stack(tmp_path, busybox_dir):
+    s = Stack(tmp_path, busybox_dir)
+    yield s
+    bridges = s.cleanup()
+    assert not [b for b in bridges if os.path.exists(f"/sys/class/net/{b}")]
+
+
+WEB = """
+services:
+  web:
+    image: busybox
+    command: sh -c 'echo hello from $${NAME} > /tmp/index.html; trap "exit 0" TERM; httpd -f -p 80 -h /tmp & wait'
+    environment: {NAME: web}
+    ports: ["127.0.0.1:{port}:80"]
+    volumes: [data:/data]
+  worker:
+    image: busybox
+    command: sh -c 'trap "exit 0" TERM; while true; do sleep 0.2; done'
+    depends_on: [web]
+volumes:
+  data:
+"""
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def http(port):
+    with socket.create_connection(("127.0.0.1", port), timeout=3) as conn:
+        conn.sendall(b"GET / HTTP/1.0\r\n\r\n")
+        data = b""
+        while chunk := conn.recv(4096):
+            data += chunk
+    return data.decode()
+
+
+def test_up_down_and_convergence(stack):
+    port = free_port()
+    stack.write(WEB.replace("{port}", str(port)))
+    out = stack.berth("up", "-d")
+    assert "Network proj_default" in out.stderr and "Container proj-web-1" in out.stderr
+    containers = stack.ps()
+    assert set(containers) == {"proj-web-1", "proj-worker-1"}
+    assert all(c["State"] == "running" for c in containers.values())
+    labels = containers["proj-web-1"]["Labels"]
+    assert labels["com.docker.compose.project"] == "proj"
+    assert labels["com.docker.compose.service"] == "web"
+    assert labels["com.docker.compose.container-number"] == "1"
+    assert http(port).endswith("hello from web\n")
+    first_ids = {name: c["ID"] for name, c in containers.items()}
+
+    stack.berth("up", "-d")  # nothing changed: nothing recreated
+    assert {n: c["ID"] for n, c in stack.ps().items()} == first_ids
+
+    stack.write(WEB.replace("{port}", str(port)).replace("NAME: web", "NAME: changed"))
+    out = stack.berth("up", "-d")
+    after = stack.ps()
+    assert after["proj-web-1"]["ID"] != first_ids["proj-web-1"]  # recreated
+    assert after["proj-worker-1"]["ID"] == first_ids["proj-worker-1"]  # untouched
+    assert http(port).endswith("hello from changed\n")
+
+    stack.berth("up", "-d", "--scale", "worker=3")
+    assert {n for n in stack.ps() if "worker" in n} == {"proj-worker-1", "proj-worker-2", "proj-worker-3"}
+    stack.berth("up", "-d", "--scale", "worker=1")
+    assert {n for n in stack.ps() if "worker" in n} == {"proj-worker-1"}
+
+    stack.berth("down")
+    assert stack.ps() == {}
+    assert Containers(stack.paths).volumes.exists("proj_data")  # volumes outlive down
+    assert not Networks(stack.paths).list()
+    stack.berth("down", "-v")
+    assert not Containers(stack.paths).volumes.exists("proj_data")
+
+
+def test_depends_on_conditions_and_failures(stack):
+    stack.write("""
+        services:
+          db:
+            image: busybox
+            command: sh -c 'sleep 0.3; touch /tmp/ready; exec sleep 60'
+            init: true
+            healthcheck: {test: test -f /tmp/ready, interval: 100ms, retries: 30}
+          migrate:
+            image: busybox
+            command: sh -c 'echo migrated'
+            depends_on: {db: {condition: service_healthy}}
+          app:
+            image: busybox
+            command: sleep 60
+            init: true
+            depends_on:
+              migrate: {condition: service_completed_successfully}
+              db: {condition: service_healthy}
+    """)
+    stack.berth("up", "-d")
+    state = stack.ps()
+    assert state["proj-db-1"]["Health"] == "healthy"
+    assert state["proj-migrate-1"]["State"] == "exited" and state["proj-migrate-1"]["ExitCode"] == 0
+    assert state["proj-app-1"]["State"] == "running"
+    stack.berth("down", "-t", "1")
+
+    stack.write("""
+        services:
+          db:
+            image: busybox
+            command: sh -c 'echo db is broken; exec sleep 60'
+            init: true
+            healthcheck: {test: "false", interval: 100ms, retries: 2}
+          app:
+            image: busybox
+            command: sleep 60
+            depends_on: {db: {condition: service_healthy}}
+          optional:
+            image: busybox
+            command: sh -c 'exit 0'
+            depends_on: {db: {condition: service_healthy, required: false}}
+    """)
+    out = stack.berth("up", "-d", check=False)
+    assert out.returncode == 1
+    assert "service 'app': dependency 'db' failed: container proj-db-1 is unhealthy" in out.stderr
+    assert "| db is broken" in out.stderr  # the dependency's last log lines
+    assert "Traceback" not in out.stderr
+    assert "proj-optional-1" in stack.ps()  # required: false does not block
+
+
+def test_one_shot_and_wait(stack):
+    stack.write("""
+        services:
+          setup:
+            image: busybox
+            command: "true"
+          app:
+            image: busybox
+            command: sleep 60
+            init: true
+            depends_on: {setup: {condition: service_completed_successfully}}
+    """)
+    out = stack.berth("up", "-d", "--wait", "--wait-timeout", "30")
+    assert out.returncode == 0, out.stderr
+
+
+def test_attached_up_exit_codes_and_prefixes(stack):
+    stack.write("""
+        services:
+          a:
+            image: busybox
+            command: sh -c 'echo line from a; sleep 0.3'
+          b:
+            image: busybox
+            command: sh -c 'echo line from b; exit 3'
+    """)
+    out = stack.berth("up", "--no-color", check=False)
+    assert out.returncode == 0
+    assert "a-1  | line from a" in out.stdout and "b-1  | line from b" in out.stdout
+    assert "proj-b-1 exited with code 3" in out.stdout
+    out = stack.berth("up", "--exit-code-from", "b", "--no-color", check=False)
+    assert out.returncode == 3
+
+
+def test_ctrl_c_stops_gracefully(stack):
+    stack.write("""
+        services:
+          svc:
+            image: busybox
+            command: sh -c 'trap "echo bye; exit 0" TERM; echo started; while true; do sleep 0.1; done'
+    """)
+    env = dict(os.environ, **stack.env, PYTHONPATH=str(REPO))
+    proc = subprocess.Popen([sys.executable, "-m", "compose", "up", "--no-color"], cwd=stack.dir,
+                            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    wait_for(lambda: stack.ps().get("proj-svc-1", {}).get("State") == "running", timeout=20)
+    time.sleep(0.3)
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=30)
+    assert "Gracefully stopping" in out
+    assert "svc-1  | bye" in out
+    assert stack.ps()["proj-svc-1"]["State"] == "exited"
+
+
+def test_projects_are_separate(stack):
+    stack.write("""
+        services:
+          web:
+            image: busybox
+            command: httpd -f -p 80
+            init: true
+    """)
+    stack.berth("-p", "one", "up", "-d")
+    stack.berth("-p", "two", "up", "-d")
+    one = json.loads(stack.berth("-p", "one", "ps", "--format", "json").stdout)
+    two = json.loads(stack.berth("-p", "two", "ps", "--format", "json").stdout)
+    assert one["Name"] == "one-web-1" and two["Name"] == "two-web-1"
+    nets = {n.name: n for n in Networks(stack.paths).list()}
+    assert set(nets) == {"one_default", "two_default"}
+    # project two cannot reach project one's container
+    ip = Networks(stack.paths).endpoints(one["ID"]).attachments[0].ip
+    out = stack.berth("-p", "two", "exec", "-T", "web", "sh", "-c",
+                      f"nc -w 1 {ip} 80 </dev/null && echo open || echo closed; "
+                      "nslookup web >/dev/null && echo own-name", check=False)
+    assert out.stdout.split()[-2:] == ["closed", "own-name"]
+    stack.berth("-p", "one", "down", "-t", "0")
+    stack.berth("-p", "two", "down", "-t", "0")
+
+
+def test_bad_input_leaves_nothing(stack):
+    stack.write("""
+        services:
+          web:
+            image: nosuch/image:1
+    """)
+    out = stack.berth("up", "-d", check=False)
+    assert out.returncode == 1 and "service 'web': image nosuch/image:1 is not present" in out.stderr
+    assert not Networks(stack.paths).list() and stack.ps() == {}
+    stack.write("""
+        services:
+          web: {image: busybox, command: sleep 1, networks: [outside]}
+        networks:
+          outside: {external: true}
+    """)
+    out = stack.berth("up", "-d", check=False)
+    assert out.returncode == 1 and "network outside declared as external" in out.stderr
+    assert stack.ps() == {}
+    holder = socket.socket()
+    holder.bind(("127.0.0.1", 0))
+    port = holder.getsockname()[1]
+    try:
+        stack.write(f"""
+            services:
+              web: {{image: busybox, command: sleep 1, ports: ["127.0.0.1:{port}:80"]}}
+        """)
+        out = stack.berth("up", "-d", check=False)
+        assert out.returncode == 1 and f"127.0.0.1:{port}/tcp: already in use" in out.stderr
+        assert stack.ps() == {} and not Networks(stack.paths).list()
+    finally:
+        holder.close()
+
+
+def test_killed_up_converges_and_down_cleans(stack):
+    services = "\n".join(f"""
+          s{i}:
+            image: busybox
+            command: sleep 60
+            init: true""" for i in range(6))
+    stack.write("services:" + services + "\n")
+    env = dict(os.environ, **stack.env, PYTHONPATH=str(REPO))
+    proc = subprocess.Popen([sys.executable, "-m", "compose", "up", "-d"], cwd=stack.dir, env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    wait_for(lambda: len(stack.ps()) >= 2, timeout=20)
+    proc.kill()
+    proc.wait()
+    stack.berth("up", "-d")
+    state = stack.ps()
+    assert len(state) == 6 and all(c["State"] == "running" for c in state.values())
+    stack.berth("down", "-t", "0")
+    assert stack.ps() == {} and not Networks(stack.paths).list()
+    assert not os.listdir(stack.paths.run / "netns")
+
+
+def test_commands_on_a_running_project(stack, tmp_path):
+    stack.write("""
+        services:
+          app:
+            image: busybox
+            command: sh -c 'echo booted; trap "exit 0" TERM; while true; do sleep 0.1; done'
+            working_dir: /tmp
+    """)
+    stack.berth("up", "-d")
+    assert stack.berth("exec", "-T", "app", "pwd").stdout == "/tmp\n"
+    assert stack.berth("exec", "-T", "app", "sh", "-c", "exit 5", check=False).returncode == 5
+    out = stack.berth("run", "--rm", "-T", "app", "echo", "one-off")
+    assert out.stdout == "one-off\n"
+    assert [n for n in stack.ps() if "run" in n] == []
+    assert "app-1  | booted" in stack.berth("logs", "--no-color").stdout
+    (tmp_path / "in.txt").write_text("copied in\n")
+    stack.berth("cp", str(tmp_path / "in.txt"), "app:/tmp/in.txt")
+    assert stack.berth("exec", "-T", "app", "cat", "/tmp/in.txt").stdout == "copied in\n"
+    stack.berth("cp", "app:/tmp/in.txt", str(tmp_path / "out.txt"))
+    assert (tmp_path / "out.txt").read_text() == "copied in\n"
+    stack.berth("pause")
+    assert stack.ps()["proj-app-1"]["State"] == "paused"
+    stack.berth("unpause")
+    stack.berth("stop")
+    assert stack.ps()["proj-app-1"]["State"] == "exited"
+    stack.berth("cp", str(tmp_path / "in.txt"), "app:/tmp/while-stopped.txt")
+    stack.berth("start")
+    assert stack.berth("exec", "-T", "app", "cat", "/tmp/while-stopped.txt").stdout == "copied in\n"
+    stack.berth("restart")
+    assert stack.ps()["proj-app-1"]["State"] == "running"
+    assert "proj" in stack.berth("ls").stdout
+    assert "busybox" in stack.berth("images").stdout
+    assert "sh -c" in stack.berth("top").stdout
+    stack.berth("kill")
+    wait_for(lambda: stack.ps()["proj-app-1"]["State"] == "exited")
+    stack.berth("rm", "-f")
+    assert stack.ps() == {}
