@@ -51,7 +51,10 @@ def find_cycle(project: Project) -> list[str] | None:
 
 
 def start_levels(project: Project, services: Iterable[str] | None = None) -> list[list[str]]:
-    """Services in start order, grouped: all services of one level may start in parallel."""
+    """Services in start order, grouped: all services of one level may start in parallel.
+    The whole project's levels are computed once at load (and cached with it)."""
+    if project.levels and (services is None or set(services) == set(project.services)):
+        return [list(level) for level in project.levels]
     import networkx as nx
 
     graph = dependency_graph(project)

@@ -8,6 +8,8 @@ nothing here reads os.environ, changes directory, prints or exits.
 """
 from __future__ import annotations
 
+import dataclasses
+import hashlib
 import os
 import re
 from dataclasses import dataclass, field
@@ -41,6 +43,55 @@ class LoadOptions:
     profiles: tuple[str, ...] = ()
     targets: tuple[str, ...] = ()  # services named on the command line: their profiles are on
     read_stdin: Callable[[], str] | None = None
+
+
+class Record:
+    """What a load depended on besides its options: files read (and their digests) and
+    environment variables looked at (and their values). A cached project is valid while
+    they are unchanged (see compose.cache)."""
+
+    def __init__(self) -> None:
+        self.files: dict[str, str | None] = {}
+        self.env: dict[str, str | None] = {}
+
+    def read(self, path: str) -> str | None:
+        try:
+            with open(path, encoding="utf-8") as handle:
+                text = handle.read()
+        except FileNotFoundError:
+            self.files[path] = None
+            return None
+        self.files[path] = hashlib.sha256(text.encode()).hexdigest()
+        return text
+
+
+class TrackedEnv(Mapping):
+    """The interpolation environment, noting every variable that is looked at."""
+
+    def __init__(self, values: dict[str, str], record: Record) -> None:
+        self._values = values
+        self._record = record
+
+    def __getitem__(self, key: str) -> str:
+        self._record.env[key] = self._values.get(key)
+        return self._values[key]
+
+    def get(self, key: str, default=None):
+        self._record.env[key] = self._values.get(key)
+        return self._values.get(key, default)
+
+    def __contains__(self, key: object) -> bool:
+        self._record.env[key] = self._values.get(key)  # type: ignore[index]
+        return key in self._values
+
+    def __iter__(self):
+        return iter(self._values)
+
+    def __len__(self) -> int:
+        return len(self._values)
+
+    def plain(self) -> dict[str, str]:
+        return dict(self._values)
 
 
 class SourceMap:
@@ -88,14 +139,20 @@ def discover(cwd: str) -> list[str]:
         directory = parent
 
 
-def read_env_file(path: str, lookup: Callable[[str], str | None]) -> dict[str, str]:
+def read_env_file(path: str, lookup: Callable[[str], str | None],
+                  read: Callable[[str], str | None] | None = None) -> dict[str, str]:
     try:
-        with open(path, encoding="utf-8") as handle:
-            text = handle.read()
+        if read is not None:
+            text = read(path)
+        else:
+            with open(path, encoding="utf-8") as handle:
+                text = handle.read()
     except FileNotFoundError:
-        raise ComposeError(f"env file {path} not found") from None
+        text = None
     except OSError as err:
         raise ComposeError(f"cannot read env file {path}: {err.strerror}") from None
+    if text is None:
+        raise ComposeError(f"env file {path} not found")
     try:
         return parse_dotenv(text, lookup)
     except DotenvError as err:
@@ -117,8 +174,9 @@ def normalize_project_name(name: str, explicit: bool) -> str:
 
 
 class _Loader:
-    def __init__(self, opts: LoadOptions) -> None:
+    def __init__(self, opts: LoadOptions, record: Record) -> None:
         self.opts = opts
+        self.record = record
         self.sources = SourceMap()
         self.home = opts.environ.get("HOME")
         self._file_cache: dict[tuple[str, str], dict] = {}
@@ -129,16 +187,16 @@ class _Loader:
                 raise ComposeError("cannot read a compose file from stdin here")
             return self.opts.read_stdin()
         try:
-            with open(path, encoding="utf-8") as handle:
-                return handle.read()
-        except FileNotFoundError:
-            raise ComposeError(f"compose file {path} not found") from None
+            text = self.record.read(path)
         except IsADirectoryError:
             raise ComposeError(f"{path} is a directory, not a compose file") from None
         except OSError as err:
             raise ComposeError(f"cannot read {path}: {err.strerror}") from None
         except UnicodeDecodeError:
             raise ComposeError(f"{path} is not UTF-8 text") from None
+        if text is None:
+            raise ComposeError(f"compose file {path} not found")
+        return text
 
     def load_file(self, path: str, base_dir: str, env: Mapping[str, str]) -> dict:
         """One file, up to its long form with absolute paths."""
@@ -194,9 +252,10 @@ class _Loader:
         sub_env: dict[str, str] = {}
         for env_file in env_files:
             if os.path.exists(env_file) or "env_file" in include:
-                sub_env.update(read_env_file(env_file, lambda k: sub_env.get(k, env.get(k))))
-        sub_env.update(env)  # the including project's environment wins
-        sub = self.load_tree(list(paths), project_dir, sub_env, chain)
+                sub_env.update(read_env_file(env_file, lambda k: sub_env.get(k, env.get(k)),
+                                             self.record.read))
+        sub_env.update(env.plain() if isinstance(env, TrackedEnv) else env)  # ours win
+        sub = self.load_tree(list(paths), project_dir, TrackedEnv(sub_env, self.record), chain)
         for section in ("services", "networks", "volumes", "secrets", "configs"):
             imported = sub.get(section) or {}
             if not imported:
@@ -251,8 +310,16 @@ def active_profiles(opts: LoadOptions, env: Mapping[str, str]) -> set[str]:
     return {p.strip() for p in env.get("COMPOSE_PROFILES", "").split(",") if p.strip()}
 
 
-def load_project(opts: LoadOptions) -> Project:
-    """Load, merge, resolve and validate a project; raise ComposeError on bad input."""
+@dataclass(frozen=True)
+class Inputs:
+    """What is found cheaply before loading: the environment, the files, the directory."""
+
+    env: dict
+    files: tuple[str, ...]
+    project_dir: str
+
+
+def resolve_inputs(opts: LoadOptions) -> Inputs:
     env = _environment(opts, None)
     files = _compose_files(opts, env)
     if opts.project_directory:
@@ -263,7 +330,17 @@ def load_project(opts: LoadOptions) -> Project:
         project_dir = os.path.dirname(files[0])
     if not opts.env_files and project_dir != os.path.abspath(opts.cwd):
         env = _environment(opts, project_dir)
-    loader = _Loader(opts)
+    return Inputs(env, tuple(files), project_dir)
+
+
+def load_project(opts: LoadOptions, inputs: Inputs | None = None,
+                 record: Record | None = None) -> Project:
+    """Load, merge, resolve and validate a project; raise ComposeError on bad input."""
+    inputs = inputs or resolve_inputs(opts)
+    record = record or Record()
+    env = TrackedEnv(inputs.env, record)
+    files, project_dir = list(inputs.files), inputs.project_dir
+    loader = _Loader(opts, record)
     tree = finalize(loader.load_tree(files, project_dir, env, ()))
 
     if opts.project_name:
@@ -291,11 +368,13 @@ def load_project(opts: LoadOptions) -> Project:
             disabled[svc_name] = svc
     tree["services"] = enabled
     try:
-        normalized = normalize(tree, name, env)
+        normalized = normalize(tree, name, env, record.read)
         project = typed.project(normalized, working_dir=project_dir, compose_files=tuple(files),
-                                environment=env, disabled=disabled,
+                                environment=env.plain(), disabled=disabled,
                                 profiles=tuple(all_profiles))
         check_project(project)
     except ComposeError as err:
         raise loader.sources.locate(err) from None
-    return project
+    from .graph import start_levels
+
+    return dataclasses.replace(project, levels=tuple(tuple(level) for level in start_levels(project)))

@@ -247,3 +247,4 @@ class Project:
     profiles: tuple[str, ...] = ()  # every profile named in the files
     environment: Mapping[str, str] = field(default_factory=dict)  # used for interpolation
     tree: Mapping[str, Any] = field(default_factory=dict)  # the canonical tree, for `config`
+    levels: tuple[tuple[str, ...], ...] = ()  # all services in start order (compose.graph)

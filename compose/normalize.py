@@ -8,27 +8,21 @@
 """
 from __future__ import annotations
 
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping
 
 from .dotenv import DotenvError, parse_dotenv
 from .errors import ComposeError
 
 
-def _read(path: str) -> str | None:
-    try:
-        with open(path, encoding="utf-8") as handle:
-            return handle.read()
-    except FileNotFoundError:
-        return None
-    except OSError as err:
-        raise ComposeError(f"cannot read {path}: {err.strerror}") from None
+Reader = Callable[[str], "str | None"]  # path -> text, or None when missing
 
 
-def _env_files(service: dict, name: str, env: Mapping[str, str]) -> dict[str, str | None]:
+def _env_files(service: dict, name: str, env: Mapping[str, str], read: Reader
+               ) -> dict[str, str | None]:
     values: dict[str, str | None] = {}
     for index, entry in enumerate(service.get("env_file", [])):
         path = entry["path"]
-        text = _read(path)
+        text = _guarded(read, path)
         if text is None:
             if entry.get("required", True) not in (False, "false"):
                 raise ComposeError(f"env file {path} not found",
@@ -41,10 +35,17 @@ def _env_files(service: dict, name: str, env: Mapping[str, str]) -> dict[str, st
     return values
 
 
-def _label_files(service: dict, name: str) -> dict[str, str]:
+def _guarded(read: Reader, path: str) -> str | None:
+    try:
+        return read(path)
+    except OSError as err:
+        raise ComposeError(f"cannot read {path}: {err.strerror}") from None
+
+
+def _label_files(service: dict, name: str, read: Reader) -> dict[str, str]:
     values: dict[str, str] = {}
     for index, path in enumerate(service.get("label_file", [])):
-        text = _read(path)
+        text = _guarded(read, path)
         if text is None:
             raise ComposeError(f"label file {path} not found",
                                path=("services", name, "label_file", index))
@@ -55,9 +56,9 @@ def _label_files(service: dict, name: str) -> dict[str, str]:
     return values
 
 
-def _service(name: str, service: dict, env: Mapping[str, str]) -> dict:
+def _service(name: str, service: dict, env: Mapping[str, str], read: Reader) -> dict:
     out = dict(service)
-    environment = _env_files(service, name, env)
+    environment = _env_files(service, name, env, read)
     environment.update(service.get("environment", {}))
     for key, value in environment.items():
         if value is None and key in env:
@@ -66,7 +67,7 @@ def _service(name: str, service: dict, env: Mapping[str, str]) -> dict:
         out["environment"] = environment
     out.pop("env_file", None)
     if "label_file" in service:
-        labels = _label_files(service, name)
+        labels = _label_files(service, name, read)
         labels.update(service.get("labels", {}))
         out["labels"] = labels
         out.pop("label_file")
@@ -90,11 +91,11 @@ def _named(project: str, entries: Mapping[str, Any]) -> dict:
     return out
 
 
-def normalize(tree: dict, project: str, env: Mapping[str, str]) -> dict:
+def normalize(tree: dict, project: str, env: Mapping[str, str], read: Reader) -> dict:
     """Return the tree with compose's implied values made explicit."""
     out = dict(tree)
     out["name"] = project
-    services = {name: _service(name, svc or {}, env)
+    services = {name: _service(name, svc or {}, env, read)
                 for name, svc in (tree.get("services") or {}).items()}
     out["services"] = services
     networks = dict(tree.get("networks") or {})

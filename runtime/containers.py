@@ -29,7 +29,7 @@ from . import cgroups, client, logs, netns, nsexec, ptys
 from .capabilities import container_caps
 from .create import RunOptions, SpecError, anonymous_volume_targets, build_spec, merge_env
 from .errors import BerthError
-from .fsutil import atomic_write, locked, read_json, write_json
+from .fsutil import locked, read_json, write_json
 from .init import env_dict, read_text
 from .images.store import Image, ImageStore
 from .monitor import release_network, run_detached
@@ -187,6 +187,10 @@ class Containers:
         if not _valid_name(name):
             raise ContainerError(f"invalid container name {name!r}: use [a-zA-Z0-9][a-zA-Z0-9_.-]*")
         spec = build_spec(image, opts, name, cid)
+        for attr, holder in (("mode", spec.network), ("ipc", spec), ("pid_mode", spec)):
+            value = getattr(holder, attr)
+            if value.startswith("container:"):  # by id: the monitor needs no name lookups
+                setattr(holder, attr, "container:" + self.get(value[len("container:"):]).id)
         self._reserve_name(name, cid)
         cdir = self.paths.container(cid)
         try:
@@ -218,14 +222,10 @@ class Containers:
                 return container
             if container.status == Status.DEAD:
                 self._cleanup_dead(container)
+            if container.spec.network.mode == "bridge":
+                import pyroute2  # noqa: F401 - once here, shared by every monitor we fork
             try:
-                sockets = self._prepare_network(container)
-                try:
-                    reply = self._spawn_monitor(container, wait_attach,
-                                                [sock.fileno() for sock in sockets])
-                finally:
-                    for sock in sockets:
-                        sock.close()
+                reply = self._spawn_monitor(container, wait_attach)
             except BaseException:
                 self._release(container)
                 raise
@@ -236,40 +236,10 @@ class Containers:
                                      reply.get("exit_code", 125))
         return self._load(container.id)
 
-    def _prepare_network(self, container: Container) -> list:
-        """The container's network namespace, attachments and /etc files; returns the
-        sockets that hold its published ports (the monitor keeps them open)."""
-        spec = container.spec
-        mode = spec.network.mode
-        if mode in ("none", "bridge"):
-            path = str(self.paths.netns / container.id)
-            if not netns.exists(path):
-                netns.create(path)
-        if mode == "bridge":
-            from .network.api import Networks
-
-            endpoints, sockets = Networks(self.paths).attach(
-                container.id, container.name,
-                [(e.network, e.aliases, e.static_ip) for e in spec.network.endpoints],
-                spec.network.ports, spec.network.dns, spec.network.links)
-            first = endpoints.attachments[0] if endpoints.attachments else None
-            _write_etc_files(container, first.ip if first else None,
-                             [a.gateway for a in endpoints.attachments][:1])
-            return sockets
-        if mode.startswith("container:"):
-            other = self.get(mode[len("container:"):])
-            for name in ("hosts", "hostname", "resolv.conf"):
-                source = other.dir / name
-                if source.exists():
-                    atomic_write(container.dir / name, source.read_bytes())
-            return []
-        _write_etc_files(container, None, [])
-        return []
-
     def _release(self, container: Container) -> None:
         release_network(self.paths, container.id, container.spec)
 
-    def _spawn_monitor(self, container: Container, wait_attach: bool, keep: list[int]) -> dict:
+    def _spawn_monitor(self, container: Container, wait_attach: bool) -> dict:
         read_fd, write_fd = os.pipe2(os.O_CLOEXEC)
         gc.freeze()  # keep the pages the forked monitor shares with us untouched by its GC
         try:
@@ -277,7 +247,7 @@ class Containers:
             if pid == 0:
                 if os.fork() == 0:
                     os.close(read_fd)
-                    run_detached(self.paths, container.id, write_fd, wait_attach, keep)
+                    run_detached(self.paths, container.id, write_fd, wait_attach)
                 os._exit(0)
         finally:
             gc.unfreeze()
@@ -440,45 +410,6 @@ class Containers:
 
 def _valid_name(name: str) -> bool:
     return re.fullmatch(r"[a-zA-Z0-9][a-zA-Z0-9_.-]*", name) is not None
-
-
-def _write_etc_files(container: Container, address: str | None, nameservers: list[str]) -> None:
-    """hostname, hosts and resolv.conf, bind-mounted into the container at start."""
-    spec = container.spec
-    cdir = container.dir
-    if spec.network.mode == "host":
-        hostname = os.uname().nodename
-        hosts = read_text("/etc/hosts")
-        resolv = read_text("/etc/resolv.conf")
-    else:
-        hostname = spec.hostname
-        names = hostname + (f".{spec.domainname} {hostname}" if spec.domainname else "")
-        hosts = ("127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n"
-                 f"{address or '127.0.1.1'}\t{names}\n")
-        resolv = host_resolv_conf(spec, nameservers)
-    for host, ip in spec.network.extra_hosts:
-        hosts += f"{ip}\t{host}\n"
-    atomic_write(cdir / "hostname", hostname + "\n")
-    atomic_write(cdir / "hosts", hosts)
-    atomic_write(cdir / "resolv.conf", resolv)
-
-
-def host_resolv_conf(spec: ContainerSpec, nameservers: list[str] | None = None) -> str:
-    """resolv.conf for a container: berth's DNS server on its network when it has one
-    (which forwards to the container's `dns` servers), else those, else the host's
-    non-loopback servers. Search domains are the container's own only."""
-    lines = []
-    host = read_text("/etc/resolv.conf").splitlines()
-    servers = nameservers or spec.network.dns or [
-        line.split()[1] for line in host if line.startswith("nameserver") and len(line.split()) > 1
-        and not line.split()[1].startswith(("127.", "::1"))]
-    search = spec.network.dns_search
-    lines += [f"nameserver {s}" for s in servers]
-    if search:
-        lines.append("search " + " ".join(search))
-    if spec.network.dns_options:
-        lines.append("options " + " ".join(spec.network.dns_options))
-    return "\n".join(lines) + "\n"
 
 
 def remove_files(paths: Paths, cid: str, spec: ContainerSpec, volumes: bool = True) -> None:

@@ -25,6 +25,7 @@ import traceback
 from typing import Callable
 
 from . import cgroups, init, nsexec, ptys
+from .network import setup as network_setup
 from .network.api import release_container
 from .capabilities import container_caps
 from .fsutil import read_json
@@ -129,6 +130,7 @@ class Monitor:
         self.handled = False
         self.start_error: tuple[str, int] | None = None
         self.restart_timer: int | None = None
+        self.port_sockets: list[socket.socket] = []  # held: they reserve the published ports
         self.log_file = open(self.cdir / "container.log", "ab", buffering=0)
 
     # --- timers ------------------------------------------------------------------------
@@ -699,6 +701,14 @@ class Monitor:
         self.set_state(monitor_pid=os.getpid(), monitor_started=process_start_time(os.getpid()),
                        stopped_by_user=False, restart_count=0)
         self.listen()
+        try:
+            self.port_sockets = network_setup.prepare(self.paths, self.cid, self.spec)
+        except Exception as err:  # noqa: BLE001 - a clear start error, and nothing kept
+            release_network(self.paths, self.cid, self.spec)
+            self.set_state(status=Status.EXITED, exit_code=125, error=str(err))
+            self.ready({"ok": False, "error": str(err), "exit_code": 125})
+            self.shutdown()
+            return
         self.cgroup.create(self.spec.resources)
         self.launch()
         if self.wait_attach:
@@ -751,8 +761,7 @@ def release_network(paths: Paths, cid: str, spec: ContainerSpec) -> None:
         release_container(paths, cid)
 
 
-def run_detached(paths: Paths, cid: str, ready_fd: int, wait_attach: bool,
-                 keep: list[int] = ()) -> None:
+def run_detached(paths: Paths, cid: str, ready_fd: int, wait_attach: bool) -> None:
     """Become the container's monitor. Called in a child of a double fork; never returns.
 
     Forking a warm process costs a millisecond where starting a fresh interpreter costs
@@ -765,11 +774,8 @@ def run_detached(paths: Paths, cid: str, ready_fd: int, wait_attach: bool,
         null = os.open(os.devnull, os.O_RDWR)
         for fd in (0, 1, 2):
             os.dup2(null, fd)
-        previous = 2
-        for fd in sorted({ready_fd, *keep}):  # keep the ready pipe and the port sockets
-            os.closerange(previous + 1, fd)
-            previous = fd
-        os.closerange(previous + 1, 65536)
+        os.closerange(3, ready_fd)
+        os.closerange(ready_fd + 1, 65536)
         for sig in (signal.SIGCHLD, signal.SIGQUIT, signal.SIGUSR1, signal.SIGUSR2):
             signal.signal(sig, signal.SIG_DFL)
         signal.pthread_sigmask(signal.SIG_SETMASK, [])

@@ -54,10 +54,10 @@ def global_options(
 
 def load(ctx: typer.Context, targets: tuple[str, ...] = ()) -> "Project":
     """Load the project the global options point at; unknown target services are an error."""
-    from ..load import load_project
+    from ..cache import load as load_cached
 
     opts: GlobalOptions = ctx.find_root().obj
-    project = load_project(opts.load_options(targets))
+    project = load_cached(opts.load_options(targets), cache_dir())
     for name in targets:
         if name not in project.services:
             raise ComposeError(f"no such service: {name}")
@@ -67,6 +67,16 @@ def load(ctx: typer.Context, targets: tuple[str, ...] = ()) -> "Project":
 def fail(message: str, code: int = 1) -> "typer.Exit":
     typer.echo(f"berth: {message}", err=True)
     return typer.Exit(code)
+
+
+def cache_dir():
+    """Where loaded projects are cached (BERTH_NO_CACHE=1 turns the cache off)."""
+    from pathlib import Path
+
+    if os.environ.get("BERTH_NO_CACHE"):
+        return None
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "berth" / "projects"
 
 
 def engine():

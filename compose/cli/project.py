@@ -49,15 +49,20 @@ def containers_of(be, name: str, services: list[str] | None = None, all: bool = 
     return sorted(out, key=lambda c: (c.service, c.number))
 
 
-def stop_order(containers: list[ContainerInfo]) -> list[list[ContainerInfo]]:
-    """Containers grouped so that dependents stop before their dependencies (from labels)."""
-    from ..graph import levels_of
+def stop_order(containers: list[ContainerInfo], project=None) -> list[list[ContainerInfo]]:
+    """Containers grouped so that dependents stop before their dependencies: from the
+    project when it knows every service, else from the containers' labels."""
+    services = {c.service or c.name for c in containers}
+    if project is not None and services <= set(project.services):
+        order = [list(level) for level in reversed(project.levels)]
+    else:
+        from ..graph import levels_of
 
-    needs: dict[str, set[str]] = {}
-    for info in containers:
-        deps = {item.split(":")[0] for item in info.labels.get(DEPENDS_ON, "").split(",") if item}
-        needs.setdefault(info.service or info.name, set()).update(deps)
-    order = list(reversed(levels_of(needs)))
+        needs: dict[str, set[str]] = {}
+        for info in containers:
+            deps = {item.split(":")[0] for item in info.labels.get(DEPENDS_ON, "").split(",") if item}
+            needs.setdefault(info.service or info.name, set()).update(deps)
+        order = list(reversed(levels_of(needs)))
     return [[c for c in containers if (c.service or c.name) in level] for level in order]
 
 
@@ -68,7 +73,7 @@ def _progress(title: str):
 
 
 def stop_all(be, containers: list[ContainerInfo], timeout: float | None, progress,
-             remove: bool = False, volumes: bool = False) -> None:
+             remove: bool = False, volumes: bool = False, project=None) -> None:
     from ..execute import run_parallel
 
     def one(info: ContainerInfo) -> None:
@@ -81,7 +86,7 @@ def stop_all(be, containers: list[ContainerInfo], timeout: float | None, progres
             be.remove(info.id, force=True, volumes=volumes)
             progress.update("Container", info.name, "Removed", done=True)
 
-    for level in stop_order(containers):
+    for level in stop_order(containers, project):
         run_parallel(level, one)
 
 
@@ -272,7 +277,8 @@ def follow_up(project, be, services, since, *, timeout, abort, exit_code_from, a
         def run() -> None:
             progress = _progress("Stopping")
             try:
-                stop_all(be, containers_of(be, project.name, services), timeout, progress)
+                stop_all(be, containers_of(be, project.name, services), timeout, progress,
+                         project=project)
             finally:
                 progress.close()
 
@@ -347,7 +353,7 @@ def down(ctx: typer.Context, services: Optional[List[str]] = typer.Argument(None
                   "for this project; --remove-orphans removes them.", file=sys.stderr)
     progress = _progress("Running")
     try:
-        stop_all(be, containers, timeout, progress, remove=True, volumes=volumes)
+        stop_all(be, containers, timeout, progress, remove=True, volumes=volumes, project=project)
         if services:
             return
         for net in be.networks(name):

@@ -1,16 +1,17 @@
-"""Kernel network objects through netlink (pyroute2): bridges, veth pairs, addresses.
+"""Kernel network objects: bridges (ioctls) and veth pairs (netlink, through pyroute2).
 
-pyroute2 costs ~150 ms to import, so it is imported on first use only and one netlink
-socket serves the whole process (one `up` pays once, however many containers it starts).
-Removing a container's network namespace removes its veths; nothing here is needed
-for teardown but deleting bridges.
+pyroute2 costs ~150 ms to import, so it is imported only to make veth pairs, and one
+netlink socket serves the whole process (one `up` pays once, however many containers
+it starts). Removing a container's network namespace removes its veths.
 """
 from __future__ import annotations
 
 import errno
+import os
 import threading
 
 from ..errors import BerthError
+from . import ioctl
 from .records import Attachment, Network
 
 _lock = threading.Lock()
@@ -35,41 +36,28 @@ def write_sysctl(key: str, value: str) -> None:
         handle.write(value)
 
 
-def bridge_exists(name: str) -> bool:
-    with _lock:
-        return bool(_route().link_lookup(ifname=name))
-
-
 def ensure_bridge(net: Network) -> None:
     """Create the network's bridge with its gateway address, if it isn't there."""
+    if os.path.exists(f"/sys/class/net/{net.bridge}"):
+        return
     with _lock:
-        ipr = _route()
-        if not ipr.link_lookup(ifname=net.bridge):
+        if not os.path.exists(f"/sys/class/net/{net.bridge}"):
             try:
-                ipr.link("add", ifname=net.bridge, kind="bridge")
-            except Exception as err:  # noqa: BLE001 - pyroute2 raises NetlinkError
-                if getattr(err, "code", None) != errno.EEXIST:
-                    raise LinkError(f"cannot create bridge {net.bridge}: {err}") from None
-            index = ipr.link_lookup(ifname=net.bridge)[0]
-            ipr.addr("add", index=index, address=net.gateway, prefixlen=net.prefix)
-            ipr.link("set", index=index, state="up")
+                ioctl.add_bridge(net.bridge, net.gateway, net.prefix)
+            except OSError as err:
+                raise LinkError(f"cannot create bridge {net.bridge}: {err.strerror}") from None
     write_sysctl(f"net.ipv4.conf.{net.bridge}.route_localnet", "1")  # publish on 127.0.0.1
     if not net.internal:
         write_sysctl("net.ipv4.ip_forward", "1")
 
 
 def delete_bridge(name: str) -> None:
-    with _lock:
-        ipr = _route()
-        for index in ipr.link_lookup(ifname=name):
-            ipr.link("del", index=index)
+    ioctl.delete_bridge(name)
 
 
 def attach(netns_path: str, attachments: list[Attachment], networks: dict[str, Network]) -> None:
-    """Plug a container's namespace into its networks: one veth pair each, addressed and
-    up, and a default route through the first network that is not internal."""
-    from pyroute2 import NetNS
-
+    """Plug a container's namespace into its networks: one veth pair each, its inner end
+    created right inside the namespace, then addressed and routed from in there."""
     with _lock:
         ipr = _route()
         for att in attachments:
@@ -80,25 +68,36 @@ def attach(netns_path: str, attachments: list[Attachment], networks: dict[str, N
                      peer={"ifname": att.interface, "net_ns_fd": netns_path})
             host = ipr.link_lookup(ifname=att.host_veth)[0]
             ipr.link("set", index=host, master=bridge[0], state="up")
-    with NetNS(netns_path) as ns:
-        for att in attachments:
-            index = ns.link_lookup(ifname=att.interface)[0]
-            # the MAC follows from the address (as docker does): when a recreated container
-            # gets the address again, neighbours' caches are still right
-            ns.link("set", index=index, address=mac_for(att.ip))
-            ns.addr("add", index=index, address=att.ip, prefixlen=att.prefix)
-            ns.link("set", index=index, state="up")
-        default = next((a for a in attachments if not a.internal), None)
-        if default is not None:
-            try:
-                ns.route("add", dst="default", gateway=default.gateway)
-            except Exception as err:  # noqa: BLE001
-                if getattr(err, "code", None) != errno.EEXIST:
-                    raise
+    configure_in(netns_path, attachments)
 
 
-def mac_for(ip: str) -> str:
-    return "02:42:" + ":".join(f"{int(octet):02x}" for octet in ip.split("."))
+def configure_in(netns_path: str, attachments: list[Attachment]) -> None:
+    """Run ioctl.configure in the namespace: a forked child joins it, so this process
+    keeps its own (cheaper than a netlink helper process per namespace)."""
+    from ..syscalls import CLONE_NEWNET, SYSCALLS
+
+    read_fd, write_fd = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        code = 1
+        try:
+            os.close(read_fd)
+            fd = os.open(netns_path, os.O_RDONLY)
+            SYSCALLS.setns(fd, CLONE_NEWNET)
+            ioctl.configure(attachments)
+            code = 0
+        except BaseException as err:  # noqa: BLE001 - reported through the pipe
+            os.write(write_fd, str(err).encode())
+        finally:
+            os._exit(code)
+    os.close(write_fd)
+    message = b""
+    while chunk := os.read(read_fd, 4096):
+        message += chunk
+    os.close(read_fd)
+    os.waitpid(pid, 0)
+    if message:
+        raise LinkError(f"configuring the container's network: {message.decode(errors='replace')}")
 
 
 def detach(att: Attachment) -> None:

@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from runtime.containers import Containers
+from runtime.containers import ContainerError, Containers
 from runtime.create import RunOptions
 from runtime.network.api import NetworkError, Networks
 from runtime.network.firewall import render
@@ -272,7 +272,7 @@ def test_a_port_in_use_is_a_clear_error_and_leaves_nothing(engine, busybox, nets
     try:
         c = engine.create(busybox, RunOptions(command=["sleep", "60"], network=NetworkConfig(
             mode="bridge", endpoints=[Endpoint("busy")], ports=[PortMapping(80, host_port=port)])))
-        with pytest.raises(NetworkError, match=f"0.0.0.0:{port}/tcp: already in use"):
+        with pytest.raises(ContainerError, match=f"0.0.0.0:{port}/tcp: already in use"):
             engine.start(c.id)
         assert nets.endpoints(c.id) is None
         assert not list((engine.paths.run / "netns").iterdir())
