@@ -130,6 +130,9 @@ def converge(ctx, services, *, no_deps=False, force_recreate=False, no_recreate=
     project = load(ctx, tuple(services or ()))
     be = backend()
     selected = _select(project, services or [], no_deps)
+    if any(not project.services[s].network_mode for s in selected):
+        # starting containers on networks needs pyroute2 (~150 ms to import): overlap it
+        threading.Thread(target=__import__, args=("pyroute2",), daemon=True).start()
     progress = _progress("Running")
     try:
         image_ids = resolve_images(project, be, selected, build, no_build, pull, progress)

@@ -123,7 +123,7 @@ class Networks:
                 links.delete_bridge(net.bridge)
                 raise
             self._sync_firewall()
-        dns.sync(self.paths)
+        dns.start(self.paths)  # its containers wait for it (dns.sync) when they attach
         return net
 
     def remove(self, name: str) -> None:

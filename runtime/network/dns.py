@@ -6,10 +6,14 @@ import os
 import socket
 import subprocess
 import sys
+import time
 
 from ..errors import BerthError
 from ..fsutil import locked
 from ..paths import Paths, short_path
+
+
+STARTUP_LIMIT = 10.0
 
 
 class DnsError(BerthError):
@@ -36,23 +40,47 @@ def refresh(paths: Paths) -> None:
     _notify(paths)
 
 
-def sync(paths: Paths) -> None:
-    """Make the DNS server serve the current records, starting it if needed."""
+def _spawn(paths: Paths) -> None:
+    """Start a server unless one is running or starting (under the DNS lock)."""
+    directory = paths.run / "dns"
+    marker = directory / "starting"
+    try:
+        if time.time() - marker.stat().st_mtime < STARTUP_LIMIT:
+            return  # another command started one a moment ago
+    except FileNotFoundError:
+        pass
+    marker.touch()
+    log = open(directory / "server.log", "ab")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "runtime.network.dnsserver", str(paths.root), str(paths.run)],
+        cwd=os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))),
+        stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=log,
+        start_new_session=True)
+    log.close()
+    proc.wait()  # the server itself runs on in a detached grandchild
+
+
+def start(paths: Paths) -> None:
+    """Have a server start, without waiting for it (a network was just created)."""
     directory = paths.run / "dns"
     directory.mkdir(parents=True, exist_ok=True)
     with locked(directory / "lock"):
+        if _notify(paths) is None:
+            _spawn(paths)
+
+
+def sync(paths: Paths) -> None:
+    """Make the DNS server serve the current records, starting it if needed; returns
+    once it does."""
+    directory = paths.run / "dns"
+    directory.mkdir(parents=True, exist_ok=True)
+    deadline = time.monotonic() + STARTUP_LIMIT
+    while time.monotonic() < deadline:
         if _notify(paths) == b"ok\n":
             return
-        log = open(directory / "server.log", "ab")
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "runtime.network.dnsserver", str(paths.root), str(paths.run)],
-            cwd=os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))),
-            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=log,
-            start_new_session=True)
-        log.close()
-        line = proc.stdout.readline() if proc.stdout else b""
-        if proc.stdout:
-            proc.stdout.close()
-        proc.wait()  # the server itself runs on in a detached grandchild
-        if line.strip() != b"ready":
-            raise DnsError(f"the DNS server did not start; see {directory / 'server.log'}")
+        with locked(directory / "lock"):
+            if _notify(paths) == b"ok\n":
+                return
+            _spawn(paths)
+        time.sleep(0.005)
+    raise DnsError(f"the DNS server did not start; see {directory / 'server.log'}")

@@ -284,7 +284,10 @@ class Server:
         control.listen(16)
         self.sel.register(control, selectors.EVENT_READ, self.on_control)
         self.refresh()
-        print("ready", flush=True)
+        try:
+            (self.paths.run / "dns" / "starting").unlink()
+        except FileNotFoundError:
+            pass
         while True:
             for key, _ in self.sel.select(0.5):
                 key.data(key.fileobj)
