@@ -24,6 +24,8 @@ def config_hash(project: Project, service: str, image_id: str) -> str:
         tree.pop(key, None)
     if isinstance(tree.get("deploy"), dict):
         tree["deploy"] = {k: v for k, v in tree["deploy"].items() if k != "replicas"}
+        if not tree["deploy"]:
+            del tree["deploy"]
     raw = json.dumps({"service": tree, "image": image_id}, sort_keys=True, default=str)
     return hashlib.sha256(raw.encode()).hexdigest()
 

@@ -1,0 +1,110 @@
+"""The up plan as text: what berth decides, without running anything."""
+import textwrap
+
+from compose.backend import CONFIG_HASH, NUMBER, ONEOFF, PROJECT, SERVICE, ContainerInfo
+from compose.convert import config_hash
+from compose.load import LoadOptions, load_project
+from compose.reconcile import UpOptions, plan_up
+
+
+def project(tmp_path, text):
+    (tmp_path / "compose.yaml").write_text(textwrap.dedent(text))
+    return load_project(LoadOptions(cwd=str(tmp_path), project_name="demo", environ={}))
+
+
+def container(service, number, status="running", hash_="", oneoff=False):
+    return ContainerInfo(id=f"{service}{number}", name=f"demo-{service}-{number}",
+                         labels={PROJECT: "demo", SERVICE: service, NUMBER: str(number),
+                                 CONFIG_HASH: hash_, ONEOFF: str(oneoff)},
+                         status=status, exit_code=None, health=None, image="busybox",
+                         image_id="sha256:x", command=[], created=0, started=0, finished=0)
+
+
+STACK = """
+    services:
+      db: {image: busybox, volumes: [data:/data]}
+      web: {image: busybox, depends_on: [db], deploy: {replicas: 2}}
+      sidecar: {image: busybox, network_mode: "service:web"}
+    volumes:
+      data:
+"""
+IDS = {"db": "sha256:x", "web": "sha256:x", "sidecar": "sha256:x"}
+
+
+def plan(p, observed, **options):
+    levels = [list(level) for level in p.levels]
+    return plan_up(p, observed, set(), set(), IDS, levels, UpOptions(**options))
+
+
+def test_fresh_project(tmp_path):
+    p = project(tmp_path, STACK)
+    assert plan(p, []).render() == textwrap.dedent("""\
+        create network default
+        create volume data
+        create container demo-db-1
+        create container demo-web-1
+        create container demo-web-2
+        create container demo-sidecar-1
+    """)
+
+
+def test_unchanged_project_keeps_and_starts_stopped(tmp_path):
+    p = project(tmp_path, STACK)
+    h = {name: config_hash(p, name, "sha256:x") for name in p.services}
+    observed = [container("db", 1, hash_=h["db"]), container("web", 1, hash_=h["web"]),
+                container("web", 2, status="exited", hash_=h["web"]),
+                container("sidecar", 1, hash_=h["sidecar"])]
+    text = plan_up(p, observed, {"demo_default"}, {"demo_data"}, IDS,
+                   [list(x) for x in p.levels], UpOptions()).render()
+    assert text == "start container demo-web-2\n"
+
+
+def test_changed_service_is_recreated_with_what_is_tied_to_it(tmp_path):
+    p = project(tmp_path, STACK)
+    h = {name: config_hash(p, name, "sha256:x") for name in p.services}
+    observed = [container("db", 1, hash_=h["db"]), container("web", 1, hash_="old"),
+                container("web", 2, hash_=h["web"]), container("sidecar", 1, hash_=h["sidecar"])]
+    text = plan_up(p, observed, {"demo_default"}, {"demo_data"}, IDS,
+                   [list(x) for x in p.levels], UpOptions()).render()
+    assert text == ("recreate container demo-web-1\n"
+                    "recreate container demo-sidecar-1\n")  # it lives in web's namespace
+
+
+def test_scaling_and_orphans(tmp_path):
+    p = project(tmp_path, STACK)
+    h = {name: config_hash(p, name, "sha256:x") for name in p.services}
+    observed = [container("db", 1, hash_=h["db"]), container("web", 1, hash_=h["web"]),
+                container("web", 2, hash_=h["web"]), container("gone", 1),
+                container("web", 9, oneoff=True)]
+    result = plan_up(p, observed, {"demo_default"}, {"demo_data"}, IDS,
+                     [list(x) for x in p.levels],
+                     UpOptions(scale={"web": 4, "db": 0}, remove_orphans=True))
+    assert result.render() == textwrap.dedent("""\
+        remove container demo-db-1
+        create container demo-web-3
+        create container demo-web-4
+        create container demo-sidecar-1
+        remove orphan demo-gone-1
+    """)
+
+
+def test_force_and_no_recreate(tmp_path):
+    p = project(tmp_path, STACK)
+    observed = [container("db", 1, hash_="old")]
+    levels = [["db"]]
+    assert plan_up(p, observed, {"demo_default"}, {"demo_data"}, IDS, levels,
+                   UpOptions(no_recreate=True)).render() == ""
+    h = config_hash(p, "db", "sha256:x")
+    assert plan_up(p, [container("db", 1, hash_=h)], {"demo_default"}, {"demo_data"}, IDS,
+                   levels, UpOptions(force_recreate=True)).render() == "recreate container demo-db-1\n"
+
+
+def test_config_hash_ignores_what_does_not_change_the_container(tmp_path):
+    base = project(tmp_path, "services: {web: {image: busybox}}")
+    scaled = project(tmp_path, "services: {web: {image: busybox, deploy: {replicas: 3}, "
+                               "depends_on: {}, pull_policy: missing}}")
+    changed = project(tmp_path, "services: {web: {image: busybox, environment: [A=1]}}")
+    h = config_hash(base, "web", "i")
+    assert config_hash(scaled, "web", "i") == h
+    assert config_hash(changed, "web", "i") != h
+    assert config_hash(base, "web", "other-image") != h
