@@ -1,0 +1,43 @@
+"""The example stacks really run."""
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+
+import pytest
+
+from runtime.containers import Containers
+from runtime.network.api import Networks
+from runtime.paths import Paths
+from tests.helpers import REPO, run_berth
+
+pytestmark = pytest.mark.privileged
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_hello_stack(tmp_path):
+    port = free_port()
+    env = {"BERTH_ROOT": str(tmp_path / "root"), "HELLO_PORT": str(port)}
+    full = dict(os.environ, **env, PYTHONPATH=str(REPO), BERTH=f"{sys.executable} -m compose")
+    subprocess.run([str(REPO / "stacks" / "busybox-image")], env=full, check=True,
+                   capture_output=True)
+    stack = REPO / "stacks" / "hello"
+    try:
+        run_berth("up", "-d", "--wait", cwd=stack, env=env, check=True)
+        url = f"http://127.0.0.1:{port}/cgi-bin/visit"
+        first = urllib.request.urlopen(url, timeout=5).read().decode()
+        second = urllib.request.urlopen(url, timeout=5).read().decode()
+        assert first.strip() == "visits: 1" and second.strip() == "visits: 2"
+        page = urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=5).read().decode()
+        assert "Hello from berth" in page
+    finally:
+        run_berth("down", "-v", "-t", "1", cwd=stack, env=env)
+    paths = Paths.from_env(env)
+    assert not Containers(paths).list() and not Networks(paths).list()
