@@ -106,6 +106,8 @@ class Backend(Protocol):
     def remove_volume(self, name: str) -> None: ...
     def image_id(self, ref: str) -> str | None: ...
     def remove_image(self, ref: str) -> None: ...
+    def pull(self, ref: str, platform: str | None, progress) -> str: ...
+    def build(self, options, output) -> str: ...
 
 
 class RuntimeBackend:
@@ -245,6 +247,27 @@ class RuntimeBackend:
     def remove_image(self, ref: str) -> None:
         in_use = {c.spec.image_id for c in self.api.list()}
         self.api.images.remove(ref, in_use)
+
+    def registry(self):
+        import os
+
+        from runtime import settings
+        from runtime.images.registry import Registry
+
+        conf = settings.load(self.paths)
+        return Registry(self.api.images, dict(os.environ), conf.insecure_registries,
+                        conf.max_concurrent_downloads)
+
+    def pull(self, ref: str, platform: str | None, progress) -> str:
+        return self.registry().pull(ref, platform, progress).id
+
+    def build(self, options, output) -> str:
+        """Build an image (runtime.images.build.BuildOptions); its id."""
+        from runtime.images.build import Builder
+
+        registry = self.registry()
+        builder = Builder(self.api, pull=lambda name: registry.pull(name), output=output)
+        return builder.build(options).id
 
 
 def _judge(info: ContainerInfo, condition: str) -> bool | None:

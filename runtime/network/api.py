@@ -21,6 +21,7 @@ from ..errors import BerthError
 from ..fsutil import locked
 from ..paths import Paths
 from ..spec import PortMapping
+from .. import settings
 from . import dns, firewall, ipam
 from .records import Attachment, Endpoints, Network, Published, Records
 
@@ -103,7 +104,7 @@ class Networks:
                 if clash:
                     raise NetworkError(f"subnet {chosen} overlaps {clash}, already in use on this host")
             else:
-                chosen = ipam.choose_subnet(taken)
+                chosen = ipam.choose_subnet(taken, settings.load(self.paths).address_pools)
             if gateway:
                 ipam.check_static(gateway, chosen, [], "")
             if ip_range and not ipaddress.ip_network(ip_range, strict=False).subnet_of(chosen):

@@ -1,6 +1,6 @@
 """Address management: subnets for new networks, addresses for containers. Pure logic.
 
-The default pool avoids docker's (172.17.0.0/12, 192.168.0.0/16) and podman's
+The default pools (runtime.settings) avoid docker's (172.17.0.0/12, 192.168.0.0/16) and podman's
 (10.88.0.0/16, 10.89.0.0/16) defaults; every subnet already routed on the host is
 skipped too. The callers hold the locks that make a choice and its recording atomic.
 """
@@ -12,8 +12,6 @@ import struct
 from typing import Iterable
 
 from ..errors import BerthError
-
-DEFAULT_POOLS = (("10.213.0.0/16", 24), ("10.214.0.0/16", 24))
 
 IPv4Network = ipaddress.IPv4Network
 
@@ -42,7 +40,7 @@ def host_routes(path: str = "/proc/net/route") -> list[IPv4Network]:
 
 
 def choose_subnet(taken: Iterable[IPv4Network],
-                  pools: Iterable[tuple[str, int]] = DEFAULT_POOLS) -> IPv4Network:
+                  pools: Iterable[tuple[str, int]]) -> IPv4Network:
     """The first pool subnet that overlaps nothing in `taken`."""
     taken = list(taken)
     for base, size in pools:

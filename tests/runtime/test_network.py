@@ -14,6 +14,7 @@ from runtime.network.firewall import render
 from runtime.network.ipam import IpamError, choose_address, choose_subnet, parse_subnet
 from runtime.network.records import Endpoints, Network, Published
 from runtime.paths import Paths
+from runtime.settings import Settings
 from runtime.spec import Endpoint, Mount, NetworkConfig, PortMapping
 from tests.helpers import wait_for
 
@@ -24,8 +25,9 @@ privileged = pytest.mark.privileged
 
 def test_subnets_avoid_what_is_taken():
     taken = [ipaddress.IPv4Network("10.213.0.0/24"), ipaddress.IPv4Network("10.213.1.0/25")]
-    assert str(choose_subnet(taken)) == "10.213.2.0/24"
-    assert str(choose_subnet([ipaddress.IPv4Network("10.213.0.0/16")])) == "10.214.0.0/24"
+    pools = Settings().address_pools
+    assert str(choose_subnet(taken, pools)) == "10.213.2.0/24"
+    assert str(choose_subnet([ipaddress.IPv4Network("10.213.0.0/16")], pools)) == "10.214.0.0/24"
     with pytest.raises(IpamError):
         parse_subnet("10.0.0.0/31")
 

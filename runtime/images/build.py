@@ -1,0 +1,757 @@
+"""`berth build`: images from Dockerfiles, with berth's own containers for RUN.
+
+Each stage starts from an image (pulled if missing), `scratch`, or an earlier stage.
+Instructions that change only the image config change only the config; RUN runs in a
+berth container and its changes (the container's overlay upper directory) become a
+layer; COPY and ADD write a layer straight from the context (or another stage). Every
+step has a cache key chained from its parent, the instruction, the values it sees and
+the content it copies, so an unchanged rebuild only checks keys, and a change re-runs
+from the first changed step on.
+"""
+from __future__ import annotations
+
+import copy
+import fnmatch
+import hashlib
+import json
+import os
+import re
+import shutil
+import stat
+import tarfile
+import tempfile
+import time
+import urllib.request
+from dataclasses import dataclass, field
+from typing import Callable
+
+from ..errors import BerthError
+from ..fsutil import read_json, write_json
+from ..securejoin import EscapeError, clean_member_path, secure_join
+from . import imageconfig
+from .dockerfile import Dockerfile, DockerfileError, Instruction, parse, substitute
+from .ignore import Ignore
+from .layerdiff import write_layer
+from .rootview import with_root
+from .store import MEDIA_LAYER, Image, ImageNotFound
+
+PROXY_ARGS = ("HTTP_PROXY", "HTTPS_PROXY", "FTP_PROXY", "NO_PROXY", "ALL_PROXY",
+              "http_proxy", "https_proxy", "ftp_proxy", "no_proxy", "all_proxy")
+_CONFIG_ONLY = {"CMD", "ENTRYPOINT", "ENV", "LABEL", "EXPOSE", "VOLUME", "USER", "STOPSIGNAL",
+                "SHELL", "HEALTHCHECK", "ONBUILD", "MAINTAINER"}
+_SUBSTITUTED = {"ENV", "LABEL", "EXPOSE", "VOLUME", "USER", "WORKDIR", "STOPSIGNAL", "ADD",
+                "COPY", "FROM", "ONBUILD"}
+_HEREDOC_ONLY = re.compile(r"<<-?(['\"]?)[A-Za-z_][A-Za-z0-9_]*\1")
+_SKIP_IN_LAYERS = ("etc/hosts", "etc/hostname", "etc/resolv.conf")  # berth's bind mounts
+
+
+class BuildError(BerthError):
+    def __init__(self, message: str, exit_code: int = 1) -> None:
+        super().__init__(message)
+        self.exit_code = exit_code
+
+
+@dataclass
+class BuildOptions:
+    context: str
+    dockerfile: str = "Dockerfile"
+    dockerfile_inline: str | None = None
+    tags: list[str] = field(default_factory=list)
+    args: dict[str, str | None] = field(default_factory=dict)
+    target: str | None = None
+    no_cache: bool = False
+    pull: bool = False
+    labels: dict[str, str] = field(default_factory=dict)
+    network: str = "host"  # host, none, or a berth network
+    contexts: dict[str, str] = field(default_factory=dict)  # named contexts for COPY --from
+    environ: dict[str, str] = field(default_factory=dict)  # for `--build-arg NAME` alone
+
+
+@dataclass
+class State:
+    """A stage being built."""
+
+    config: dict
+    layers: list[dict]
+    diff_ids: list[str]
+    key: str
+    args: dict[str, str] = field(default_factory=dict)
+
+    def image(self) -> Image:
+        cfg = dict(self.config, rootfs={"type": "layers", "diff_ids": list(self.diff_ids)})
+        return Image(id="sha256:" + self.key, manifest_digest="", refs=(), config=cfg,
+                     manifest={"layers": list(self.layers)}, added=0)
+
+    @property
+    def env(self) -> dict[str, str]:
+        return imageconfig.env_dict(self.config)
+
+    def values(self) -> dict[str, str]:
+        """What ${VAR} sees: build args in scope, overridden by ENV."""
+        return {**self.args, **self.env}
+
+
+def _h(*parts: object) -> str:
+    return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()
+
+
+class Builder:
+    def __init__(self, containers, pull: Callable[[str], Image] | None = None,
+                 output: Callable[[str], None] = print) -> None:
+        self.containers = containers
+        self.store = containers.images
+        self.pull = pull
+        self.out = output
+        self.cache_dir = self.store.root / "build-cache"
+        self.cache_dir.mkdir(parents=True, exist_ok=True)
+
+    # --- entry point -------------------------------------------------------------------
+
+    def build(self, opts: BuildOptions) -> Image:
+        started = time.monotonic()
+        self.opts = opts
+        self.context = os.path.realpath(opts.context)
+        if not os.path.isdir(self.context):
+            raise BuildError(f"build context {opts.context} is not a directory")
+        self.ignore = Ignore.from_context(self.context)
+        text, self.file = self._dockerfile(opts)
+        try:
+            df = parse(text, self.file)
+        except DockerfileError as err:
+            raise BuildError(str(err)) from None
+        self.escape = df.escape
+        stages = df.stages
+        if opts.target:
+            names = [s.name for s in stages]
+            if opts.target.lower() not in names:
+                raise BuildError(f"target stage {opts.target!r} not found in {self.file}")
+            stages = stages[:names.index(opts.target.lower()) + 1]
+        self.total = sum(1 + len(s.instructions) for s in stages)
+        self.step = 0
+        global_args: dict[str, str] = {}
+        for instr in df.global_args:
+            name, value = self._arg(instr, global_args)
+            if value is not None:
+                global_args[name] = value
+        self.stages: dict[str, State] = {}
+        state = None
+        for index, stage in enumerate(stages):
+            state = self._from(stage, global_args, index)
+            for instr in stage.instructions:
+                state = self._instruction(state, instr)
+            self.stages[str(index)] = state
+            if stage.name:
+                self.stages[stage.name] = state
+        assert state is not None
+        image = self._commit(state)
+        self.out(f"Successfully built {image.short_id} in {time.monotonic() - started:.2f}s")
+        for tag in opts.tags:
+            self.out(f"Successfully tagged {tag}")
+        return image
+
+    def _dockerfile(self, opts: BuildOptions) -> tuple[str, str]:
+        if opts.dockerfile_inline is not None:
+            return opts.dockerfile_inline, "Dockerfile (inline)"
+        path = opts.dockerfile if os.path.isabs(opts.dockerfile) else \
+            os.path.join(self.context, opts.dockerfile)
+        try:
+            with open(path, encoding="utf-8") as handle:
+                return handle.read(), path
+        except FileNotFoundError:
+            raise BuildError(f"Dockerfile not found: {path}") from None
+
+    def _say(self, instr_text: str, cached: bool = False) -> None:
+        self.step += 1
+        self.out(f"[{self.step}/{self.total}] {instr_text}" + ("  CACHED" if cached else ""))
+
+    def _fail(self, instr: Instruction, message: str, code: int = 1) -> BuildError:
+        return BuildError(f"{self.file}:{instr.line}: {instr.keyword}: {message}", code)
+
+    # --- stages ------------------------------------------------------------------------
+
+    def _arg(self, instr: Instruction, scope: dict[str, str]) -> tuple[str, str | None]:
+        name, has, default = instr.args.strip().partition("=")
+        name = name.strip()
+        if name in self.opts.args:
+            value = self.opts.args[name]
+            if value is None:
+                value = self.opts.environ.get(name)
+            return name, value
+        if has:
+            return name, substitute(default.strip().strip('"').strip("'"), scope, self.escape)
+        return name, None
+
+    def _base(self, name: str, stage_line: int) -> Image | None:
+        if name == "scratch":
+            return None
+        if name.lower() in self.stages:
+            return self.stages[name.lower()].image()
+        if self.opts.pull and self.pull:
+            return self.pull(name)
+        try:
+            return self.store.get(name)
+        except ImageNotFound:
+            if self.pull is None:
+                raise BuildError(f"{self.file}:{stage_line}: FROM: image {name} not found") from None
+            try:
+                return self.pull(name)
+            except BerthError as err:
+                raise BuildError(f"{self.file}:{stage_line}: FROM {name}: {err}") from None
+
+    def _from(self, stage, global_args: dict[str, str], index: int) -> State:
+        base_name = substitute(stage.base, global_args, self.escape)
+        self._say(f"FROM {base_name}" + (f" AS {stage.name}" if stage.name else ""))
+        if base_name.lower() in self.stages:
+            parent = self.stages[base_name.lower()]
+            state = State(copy.deepcopy(parent.config), list(parent.layers), list(parent.diff_ids),
+                          parent.key, {})
+        else:
+            image = self._base(base_name, stage.line)
+            if image is None:
+                config = imageconfig.new_config()
+                config["config"] = {}
+                state = State(config, [], [], _h("scratch"), {})
+            else:
+                config = copy.deepcopy(image.config)
+                config.setdefault("config", {})
+                config.setdefault("history", [])
+                state = State(config, list(image.layers), list(image.diff_ids),
+                              _h("FROM", image.id), {})
+        # global ARGs are visible in a stage only when re-declared there
+        self.global_args = global_args
+        for trigger in state.config.get("config", {}).pop("OnBuild", None) or []:
+            keyword, _, rest = trigger.partition(" ")
+            state = self._instruction(state, Instruction(keyword.upper(), rest.strip(), stage.line,
+                                                         original=f"ONBUILD {trigger}"))
+        return state
+
+    # --- instructions ------------------------------------------------------------------
+
+    def _instruction(self, state: State, instr: Instruction) -> State:
+        keyword = instr.keyword
+        values = state.values()
+        args = substitute(instr.args, values, self.escape) if keyword in _SUBSTITUTED else instr.args
+        if keyword == "ARG":
+            name, value = self._arg(instr, {**self.global_args, **state.args})
+            if value is None and name in self.global_args:
+                value = self.global_args[name]
+            state.args = dict(state.args)
+            if value is not None:
+                state.args[name] = value
+            state.key = _h(state.key, "ARG", name, value)
+            self._say(f"ARG {instr.args.strip()}")
+            return state
+        if keyword == "WORKDIR":
+            return self._workdir(state, instr, args)
+        if keyword in _CONFIG_ONLY:
+            key = _h(state.key, keyword, args)
+            entry = self._cached(key)
+            self._say(f"{keyword} {args}", cached=entry is not None)
+            state = State(copy.deepcopy(state.config), state.layers, state.diff_ids, key, state.args)
+            if entry is not None:
+                return self._reuse(state, entry)
+            if keyword == "MAINTAINER":
+                state.config.setdefault("author", args)
+            else:
+                try:
+                    imageconfig.apply(state.config, keyword, args)
+                except BerthError as err:
+                    raise self._fail(instr, str(err)) from None
+            return self._add_layer_from(state, key, None, f"/bin/sh -c #(nop)  {keyword} {args}")
+        if keyword == "RUN":
+            return self._run(state, instr)
+        if keyword in ("COPY", "ADD"):
+            return self._copy(state, instr, args)
+        raise self._fail(instr, "not supported")
+
+    def _history(self, state: State, created_by: str, empty: bool) -> None:
+        entry = {"created": imageconfig.now_rfc3339(), "created_by": created_by}
+        if empty:
+            entry["empty_layer"] = True
+        state.config.setdefault("history", []).append(entry)
+
+    # --- the cache ---------------------------------------------------------------------
+
+    def _cached(self, key: str) -> dict | None:
+        if self.opts.no_cache:
+            return None
+        entry = read_json(self.cache_dir / f"{key}.json")
+        if entry and entry.get("layer"):
+            layer = entry["layer"]
+            if not self.store.has_blob(layer["digest"]):
+                return None
+            self.store.ensure_layer(layer["digest"], entry["diff_id"])
+        return entry
+
+    def _remember(self, key: str, layer: dict | None, diff_id: str | None, config: dict) -> None:
+        write_json(self.cache_dir / f"{key}.json", {"layer": layer, "diff_id": diff_id,
+                                                    "config": config})
+
+    def _add_layer_from(self, state: State, key: str, tar_path: str | None, created_by: str) -> State:
+        """Append the layer in `tar_path` (None: no change) and remember the step."""
+        if tar_path is None:
+            self._history(state, created_by, empty=True)
+            self._remember(key, None, None, state.config)
+            return state
+        with open(tar_path, "rb") as handle:
+            digest, size = self.store.put_stream(handle)
+        diff_id = self.store.ensure_layer(digest)
+        layer = {"mediaType": MEDIA_LAYER, "digest": digest, "size": size}
+        state.layers = state.layers + [layer]
+        state.diff_ids = state.diff_ids + [diff_id]
+        self._history(state, created_by, empty=False)
+        self._remember(key, layer, diff_id, state.config)
+        return state
+
+    def _reuse(self, state: State, entry: dict) -> State:
+        state.config = entry["config"]
+        if entry.get("layer"):
+            state.layers = state.layers + [entry["layer"]]
+            state.diff_ids = state.diff_ids + [entry["diff_id"]]
+        return state
+
+    # --- RUN ---------------------------------------------------------------------------
+
+    def _run(self, state: State, instr: Instruction) -> State:
+        cfg = state.config.get("config", {})
+        shell = cfg.get("Shell") or ["/bin/sh", "-c"]
+        exec_form = instr.json_args()
+        if exec_form is not None:
+            argv = exec_form
+        elif instr.heredocs and _HEREDOC_ONLY.fullmatch(instr.args.strip()):
+            argv = shell + [instr.heredocs[0][1]]  # `RUN <<EOF`: the body is the script
+        elif instr.heredocs:  # `RUN cmd <<EOF`: the shell reads the heredoc itself
+            script = instr.args + "\n" + "".join(f"{body}{name}\n" for name, body in instr.heredocs)
+            argv = shell + [script]
+        else:
+            argv = shell + [instr.args]
+        proxies = {k: v for k, v in self.opts.args.items() if k in PROXY_ARGS and v is not None}
+        env = {**proxies, **state.args, **state.env}
+        user = cfg.get("User") or ""
+        workdir = cfg.get("WorkingDir") or "/"
+        key = _h(state.key, "RUN", argv, env, user, workdir)
+        shown = instr.args if exec_form is None else json.dumps(argv)
+        entry = self._cached(key)
+        state = State(state.config, state.layers, state.diff_ids, key, state.args)
+        if entry is not None:
+            self._say(f"RUN {shown}", cached=True)
+            return self._reuse(state, entry)
+        self._say(f"RUN {shown}")
+        state.config = copy.deepcopy(state.config)
+        upper = self._execute(state, instr, argv, env, user, workdir)
+        return self._add_layer_from(state, key, upper, f"RUN {shown}")
+
+    def _execute(self, state: State, instr: Instruction, argv: list[str], env: dict,
+                 user: str, workdir: str) -> str | None:
+        """Run one RUN step in a container; the path of the layer tar of its changes."""
+        from ..create import RunOptions
+        from ..spec import Endpoint, NetworkConfig
+
+        network = self.opts.network or "host"
+        net = NetworkConfig(mode=network) if network in ("host", "none") else \
+            NetworkConfig(mode="bridge", endpoints=[Endpoint(network)])
+        options = RunOptions(entrypoint=[], command=argv, env=[f"{k}={v}" for k, v in env.items()],
+                             working_dir=workdir, user=user, network=net,
+                             labels={"berth.build": "1"}, no_healthcheck=True)
+        container = self.containers.create(state.image(), options)
+        try:
+            self.containers.start(container.id)
+            for line in self.containers.logs(container.id, follow=True):
+                self.out("  " + line.text.rstrip("\n"))
+            code = self.containers.wait(container.id)
+            if code != 0:
+                raise self._fail(instr, f"the command returned a non-zero code: {code}", code)
+            upper = str(container.dir / "upper")
+            tar_path = os.path.join(str(self.store.tmp), f"run-{container.id[:16]}.tar")
+            skip = [p for p in _SKIP_IN_LAYERS if _empty_file(os.path.join(upper, p))]
+            skip += [d for d in ("proc", "sys", "dev") if _empty_dir(os.path.join(upper, d))]
+            if not _has_changes(upper, skip):
+                return None
+            with open(tar_path, "wb") as out:
+                write_layer(upper, out, skip)
+            return tar_path
+        except BerthError as err:
+            if isinstance(err, BuildError):
+                raise
+            raise self._fail(instr, str(err)) from None
+        finally:
+            self.containers.remove(container.id, force=True)
+
+    # --- WORKDIR -----------------------------------------------------------------------
+
+    def _workdir(self, state: State, instr: Instruction, args: str) -> State:
+        cfg = state.config.setdefault("config", {})
+        path = os.path.normpath(os.path.join(cfg.get("WorkingDir") or "/", args))
+        self._say(f"WORKDIR {path}")
+        key = _h(state.key, "WORKDIR", path)
+        entry = self._cached(key)
+        state = State(state.config, state.layers, state.diff_ids, key, state.args)
+        if entry is not None:
+            return self._reuse(state, entry)
+        state.config = copy.deepcopy(state.config)
+        state.config["config"]["WorkingDir"] = path
+        missing = self._missing_dirs(state, path)
+        tar_path = None
+        if missing:
+            tar_path = os.path.join(str(self.store.tmp), f"workdir-{key[:16]}.tar")
+            with tarfile.open(tar_path, "w", format=tarfile.PAX_FORMAT) as tar:
+                for directory in missing:
+                    tar.addfile(_dir_info(directory, 0, 0))
+        return self._add_layer_from(state, key, tar_path, f"WORKDIR {path}")
+
+    def _missing_dirs(self, state: State, path: str) -> list[str]:
+        """The directories along `path` (relative, outermost first) the image lacks."""
+        parts = [p for p in path.split("/") if p]
+        wanted = ["/".join(parts[:i + 1]) for i in range(len(parts))]
+        layers = self.store.layer_dirs(state.image())
+
+        def check(root: str) -> list[str]:
+            return [d for d in wanted if not os.path.isdir(secure_join(root, d))]
+
+        return with_root(layers, check)
+
+    # --- COPY / ADD --------------------------------------------------------------------
+
+    def _copy(self, state: State, instr: Instruction, args: str) -> State:
+        words = instr.json_args() or args.split()
+        if instr.json_args() is not None:
+            words = [substitute(w, state.values(), self.escape) for w in words]
+        if instr.heredocs:
+            sources, dest = [], words[-1]
+        else:
+            if len(words) < 2:
+                raise self._fail(instr, "needs at least one source and a destination")
+            sources, dest = words[:-1], words[-1]
+        cfg = state.config.setdefault("config", {})
+        as_dir = dest.endswith(("/", "/.")) or dest in (".", "..")
+        dest = os.path.normpath(os.path.join(cfg.get("WorkingDir") or "/", dest))
+        dest = dest.rstrip("/") + "/" if as_dir else dest
+        chown = instr.flags.get("chown")
+        chmod = instr.flags.get("chmod")
+        source_from = instr.flags.get("from")
+        uid, gid = self._owner(state, chown) if chown else (0, 0)
+        mode = int(chmod, 8) if chmod else None
+        label = f"{instr.keyword} " + " ".join(
+            [f"--{k}={v}" for k, v in instr.flags.items()] + sources + [dest])
+
+        tmpdir = tempfile.mkdtemp(dir=str(self.store.tmp), prefix="copy-")
+        try:
+            plan = _CopyPlan(dest, uid, gid, mode, adding=instr.keyword == "ADD")
+            if instr.heredocs:
+                for name, body in instr.heredocs:
+                    path = os.path.join(tmpdir, name)
+                    with open(path, "w") as handle:
+                        handle.write(body)
+                    plan.file(path, dest if not dest.endswith("/") else dest + name)
+                digest = _h([b for _, b in instr.heredocs], dest)
+                root_layers: list[str] | None = None
+            elif source_from is not None:
+                root_layers = self._from_layers(source_from, instr)
+                digest = _h(source_from, self._stage_key(source_from))
+            else:
+                root_layers = None
+                digest = ""
+            if not instr.heredocs:
+                sources = [self._fetch_url(s, tmpdir, instr) if s.startswith(("http://", "https://"))
+                           and instr.keyword == "ADD" else s for s in sources]
+                if root_layers is None:
+                    digest = plan.collect(self.context, sources, self.ignore, tmpdir, instr, self)
+                else:
+                    plan.remote_sources = sources
+            key = _h(state.key, instr.keyword, label, digest, uid, gid, mode)
+            entry = self._cached(key)
+            state = State(state.config, state.layers, state.diff_ids, key, state.args)
+            if entry is not None:
+                self._say(label, cached=True)
+                return self._reuse(state, entry)
+            self._say(label)
+            state.config = copy.deepcopy(state.config)
+            tar_path = os.path.join(tmpdir, "layer.tar")
+            missing = self._missing_dirs(state, plan.target_dir())
+            if root_layers is not None:
+                with_root(root_layers, lambda root: plan.write_from(root, tar_path, missing, instr,
+                                                                    self))
+            else:
+                plan.write(tar_path, missing)
+            return self._add_layer_from(state, key, tar_path, label)
+        finally:
+            shutil.rmtree(tmpdir, ignore_errors=True)
+
+    def _stage_key(self, name: str) -> str:
+        state = self.stages.get(name.lower())
+        return state.key if state else name
+
+    def _from_layers(self, name: str, instr: Instruction) -> list[str]:
+        if name.lower() in self.stages:
+            return self.store.layer_dirs(self.stages[name.lower()].image())
+        if name in self.opts.contexts:
+            return [os.path.realpath(self.opts.contexts[name])]
+        image = self._base(name, instr.line)
+        return self.store.layer_dirs(image) if image else []
+
+    def _owner(self, state: State, spec: str) -> tuple[int, int]:
+        from ..users import UserError, resolve
+
+        user, _, group = spec.partition(":")
+        if user.isdigit() and (not group or group.isdigit()):
+            return int(user), int(group) if group else int(user)
+        layers = self.store.layer_dirs(state.image())
+
+        def lookup(root: str) -> tuple[str, str]:
+            def text(path: str) -> str:
+                try:
+                    with open(secure_join(root, path)) as handle:
+                        return handle.read()
+                except OSError:
+                    return ""
+            return text("/etc/passwd"), text("/etc/group")
+
+        passwd, groups = with_root(layers, lookup)
+        try:
+            resolved = resolve(spec, passwd, groups)
+        except UserError as err:
+            raise BuildError(f"--chown={spec}: {err}") from None
+        return resolved.uid, resolved.gid
+
+    def _fetch_url(self, url: str, tmpdir: str, instr: Instruction) -> str:
+        name = os.path.basename(url.split("?")[0]) or "download"
+        path = os.path.join(tmpdir, "urls", name)
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        try:
+            with urllib.request.urlopen(url, timeout=60) as resp, open(path, "wb") as out:
+                shutil.copyfileobj(resp, out)
+        except OSError as err:
+            raise self._fail(instr, f"cannot download {url}: {err}") from None
+        return path
+
+    # --- the result --------------------------------------------------------------------
+
+    def _commit(self, state: State) -> Image:
+        config = copy.deepcopy(state.config)
+        config["rootfs"] = {"type": "layers", "diff_ids": list(state.diff_ids)}
+        history = config.get("history") or []
+        # the time of the last step: a fully cached rebuild gives the very same image
+        config["created"] = history[-1]["created"] if history else imageconfig.now_rfc3339()
+        if self.opts.labels:
+            config.setdefault("config", {}).setdefault("Labels", {}).update(self.opts.labels)
+        config.setdefault("architecture", imageconfig.host_arch())
+        config.setdefault("os", "linux")
+        return self.store.add(config, list(state.layers), self.opts.tags)
+
+
+# --- what COPY/ADD write -----------------------------------------------------------------------
+
+def _empty_file(path: str) -> bool:
+    try:
+        st = os.lstat(path)
+    except FileNotFoundError:
+        return False
+    return stat.S_ISREG(st.st_mode) and st.st_size == 0
+
+
+def _empty_dir(path: str) -> bool:
+    return os.path.isdir(path) and not os.path.islink(path) and not os.listdir(path)
+
+
+def _has_changes(upper: str, skip: list[str]) -> bool:
+    """Whether a RUN changed anything but berth's own mount points."""
+    for dirpath, dirnames, filenames in os.walk(upper):
+        rel_dir = os.path.relpath(dirpath, upper)
+        rel_dir = "" if rel_dir == "." else rel_dir
+        if rel_dir and "trusted.overlay.opaque" in os.listxattr(dirpath):
+            return True
+        for name in filenames:
+            if os.path.join(rel_dir, name) not in skip:
+                return True
+        for name in dirnames:
+            rel = os.path.join(rel_dir, name)
+            full = os.path.join(dirpath, name)
+            if os.path.islink(full) or (rel not in skip and rel != "etc" and not os.listdir(full)):
+                return True
+    return False
+
+
+def _dir_info(path: str, uid: int, gid: int, mode: int = 0o755) -> tarfile.TarInfo:
+    info = tarfile.TarInfo(path.strip("/"))
+    info.type = tarfile.DIRTYPE
+    info.mode = mode
+    info.uid, info.gid = uid, gid
+    info.mtime = int(time.time())
+    return info
+
+
+class _CopyPlan:
+    """The files one COPY/ADD puts where, and the layer tar that holds them."""
+
+    def __init__(self, dest: str, uid: int, gid: int, mode: int | None, adding: bool) -> None:
+        self.dest = dest
+        self.uid, self.gid, self.mode = uid, gid, mode
+        self.adding = adding
+        self.entries: list[tuple[str, str]] = []  # (host path, path in the image)
+        self.archives: list[tuple[str, str]] = []  # ADD: (archive, directory to extract to)
+        self.remote_sources: list[str] = []
+
+    def target_dir(self) -> str:
+        """The directory the copied files land in."""
+        many = len(self.entries) + len(self.archives) + len(self.remote_sources) > 1
+        if self.dest.endswith("/") or many or self.archives:
+            return self.dest.rstrip("/") or "/"
+        if len(self.entries) == 1 and os.path.isdir(self.entries[0][0]):
+            return self.dest.rstrip("/") or "/"
+        return os.path.dirname(self.dest.rstrip("/")) or "/"
+
+    def file(self, host: str, inner: str) -> None:
+        self.entries.append((host, inner))
+
+    def _target(self, name: str, many: bool) -> str:
+        if self.dest.endswith("/") or many:
+            return os.path.join(self.dest, name)
+        return self.dest
+
+    def _matches(self, root: str, pattern: str, ignore: Ignore | None, instr, builder) -> list[str]:
+        """Context-relative paths matching `pattern` (wildcards per path component)."""
+        norm = os.path.normpath("/" + pattern).lstrip("/")
+        if pattern.startswith("..") or os.path.normpath(pattern).startswith(".."):
+            raise builder._fail(instr, f"forbidden path outside the build context: {pattern}")
+        if not norm or norm == ".":
+            return [""]
+        found = [""]
+        for comp in norm.split("/"):
+            nxt = []
+            for base in found:
+                directory = secure_join(root, base)
+                if not any(ch in comp for ch in "*?["):
+                    nxt.append(os.path.join(base, comp))
+                    continue
+                try:
+                    names = sorted(os.listdir(directory))
+                except OSError:
+                    continue
+                nxt += [os.path.join(base, n) for n in names if fnmatch.fnmatchcase(n, comp)]
+            found = nxt
+        return [f for f in found if os.path.lexists(_inside(root, f))
+                and not (ignore and ignore.ignored(f))]
+
+    def collect(self, root: str, sources: list[str], ignore: Ignore | None, tmpdir: str, instr,
+                builder) -> str:
+        """Resolve the sources in `root`; return a digest of everything they copy."""
+        digest = hashlib.sha256()
+        matched_all = []
+        for source in sources:
+            if tmpdir and os.path.isabs(source) and source.startswith(tmpdir + "/"):
+                matched_all.append((source, os.path.basename(source), True))
+                continue
+            matches = self._matches(root, source, ignore, instr, builder)
+            if not matches:
+                raise builder._fail(instr, f"file not found in build context or excluded by "
+                                           f".dockerignore: {source}")
+            matched_all += [(_inside(root, m), m, False) for m in matches]
+        many = len(matched_all) > 1
+        for host, rel, downloaded in matched_all:
+            name = os.path.basename(rel.rstrip("/")) or ""
+            if os.path.isdir(host) and not os.path.islink(host):
+                target = self.dest if (self.dest.endswith("/") or not many) else os.path.join(self.dest, name)
+                for dirpath, dirnames, filenames in os.walk(host):
+                    dirnames.sort()
+                    rel_dir = os.path.relpath(dirpath, host)
+                    for item in sorted(dirnames + filenames):
+                        full = os.path.join(dirpath, item)
+                        rel_item = os.path.normpath(os.path.join(rel, rel_dir, item))
+                        if ignore and ignore.ignored(rel_item):
+                            if item in dirnames:
+                                dirnames.remove(item)
+                            continue
+                        inner = os.path.normpath(os.path.join(target, rel_dir, item))
+                        self.entries.append((full, inner))
+                        _digest_entry(digest, full, inner)
+            elif self.adding and not downloaded and _is_archive(host):
+                self.archives.append((host, self.dest))
+                _digest_entry(digest, host, self.dest)
+            else:
+                inner = self._target(name, many)
+                if inner.endswith("/"):
+                    inner = os.path.join(inner, name)
+                self.entries.append((host, inner))
+                _digest_entry(digest, host, inner)
+        return digest.hexdigest()
+
+    def _info(self, host: str, inner: str) -> tarfile.TarInfo:
+        st = os.lstat(host)
+        info = tarfile.TarInfo(inner.strip("/"))
+        info.mtime = int(st.st_mtime)
+        info.uid, info.gid = self.uid, self.gid
+        if stat.S_ISLNK(st.st_mode):
+            info.type = tarfile.SYMTYPE
+            info.linkname = os.readlink(host)
+        elif stat.S_ISDIR(st.st_mode):
+            info.type = tarfile.DIRTYPE
+            info.mode = self.mode if self.mode is not None else stat.S_IMODE(st.st_mode)
+        else:
+            info.size = st.st_size
+            info.mode = self.mode if self.mode is not None else stat.S_IMODE(st.st_mode)
+        return info
+
+    def write(self, tar_path: str, missing: list[str]) -> None:
+        """The layer: missing destination directories (owned like the files), the files,
+        and the contents of archives ADD extracts."""
+        with tarfile.open(tar_path, "w", format=tarfile.PAX_FORMAT) as tar:
+            for directory in missing:
+                tar.addfile(_dir_info(directory, self.uid, self.gid))
+            for host, inner in self.entries:
+                info = self._info(host, inner)
+                if info.isreg():
+                    with open(host, "rb") as handle:
+                        tar.addfile(info, handle)
+                else:
+                    tar.addfile(info)
+            for archive, dest in self.archives:
+                _extract_into(tar, archive, dest)
+
+    def write_from(self, root: str, tar_path: str, missing: list[str], instr, builder) -> None:
+        """COPY --from: the sources are inside another stage's filesystem at `root`."""
+        self.collect(root, self.remote_sources, None, "", instr, builder)
+        self.write(tar_path, missing)
+
+
+def _inside(root: str, rel: str) -> str:
+    """`rel` in `root`, its directories resolved inside root, its last component not
+    followed (COPY of a symlink copies the link)."""
+    if not rel:
+        return root
+    return os.path.join(secure_join(root, os.path.dirname(rel)), os.path.basename(rel))
+
+
+def _digest_entry(digest, host: str, inner: str) -> None:
+    st = os.lstat(host)
+    digest.update(f"{inner}\0{st.st_mode}\0".encode())
+    if stat.S_ISLNK(st.st_mode):
+        digest.update(os.readlink(host).encode())
+    elif stat.S_ISREG(st.st_mode):
+        with open(host, "rb") as handle:
+            while chunk := handle.read(1 << 20):
+                digest.update(chunk)
+
+
+def _is_archive(path: str) -> bool:
+    try:
+        return tarfile.is_tarfile(path)
+    except OSError:
+        return False
+
+
+def _extract_into(tar: tarfile.TarFile, archive: str, dest: str) -> None:
+    """ADD of a local archive: its entries, re-rooted at `dest`, never outside it."""
+    with tarfile.open(archive, "r:*") as source:
+        for member in source.getmembers():
+            try:
+                comps = clean_member_path(member.name)
+            except EscapeError as err:
+                raise BuildError(f"ADD {os.path.basename(archive)}: {err}") from None
+            if not comps:
+                continue
+            member = copy.copy(member)
+            member.name = os.path.join(dest.strip("/"), *comps)
+            if member.islnk():
+                link = clean_member_path(member.linkname)
+                member.linkname = os.path.join(dest.strip("/"), *link)
+            tar.addfile(member, source.extractfile(member) if member.isreg() else None)
