@@ -382,9 +382,9 @@ class Builder:
     def _workdir(self, state: State, instr: Instruction, args: str) -> State:
         cfg = state.config.setdefault("config", {})
         path = os.path.normpath(os.path.join(cfg.get("WorkingDir") or "/", args))
-        self._say(f"WORKDIR {path}")
         key = _h(state.key, "WORKDIR", path)
         entry = self._cached(key)
+        self._say(f"WORKDIR {path}", cached=entry is not None)
         state = State(state.config, state.layers, state.diff_ids, key, state.args)
         if entry is not None:
             return self._reuse(state, entry)

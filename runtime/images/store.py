@@ -194,7 +194,9 @@ class ImageStore:
 
     def add(self, config: dict, layers: list[dict], refs: Iterable[str] = ()) -> Image:
         """Record an image from its config and layer descriptors; tag it with `refs`."""
-        config_digest = self.put_bytes(json.dumps(config, separators=(",", ":")).encode())
+        # sorted keys: the same config always makes the same image id
+        config_digest = self.put_bytes(json.dumps(config, separators=(",", ":"),
+                                                  sort_keys=True).encode())
         manifest = {
             "schemaVersion": 2,
             "mediaType": MEDIA_MANIFEST,
