@@ -41,3 +41,22 @@ def test_hello_stack(tmp_path):
         run_berth("down", "-v", "-t", "1", cwd=stack, env=env)
     paths = Paths.from_env(env)
     assert not Containers(paths).list() and not Networks(paths).list()
+
+
+@pytest.mark.skipif(not os.path.exists("/usr/sbin/debootstrap"), reason="needs debootstrap")
+def test_debian_stack_built_by_berth(tmp_path):
+    """berth bootstraps Debian, builds the app image on it, and runs it."""
+    port = free_port()
+    env = {"BERTH_ROOT": str(tmp_path / "root"), "APP_PORT": str(port)}
+    stack = REPO / "stacks" / "debian-web"
+    run_berth("image", "bootstrap", "debian:bookworm", env=env, check=True, timeout=900)
+    try:
+        run_berth("up", "-d", "--wait", "--wait-timeout", "120", cwd=stack, env=env, check=True,
+                  timeout=900)
+        body = urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=5).read().decode()
+        assert '"hello": "from berth on Debian"' in body and '"user": 0' not in body
+        out = run_berth("up", "-d", "--build", cwd=stack, env=env, check=True)
+        assert out.stderr.count("CACHED") >= 5  # an unchanged rebuild is all cache
+    finally:
+        run_berth("down", "-t", "1", cwd=stack, env=env)
+    assert not Containers(Paths.from_env(env)).list()

@@ -355,3 +355,41 @@ def test_commands_on_a_running_project(stack, tmp_path):
     wait_for(lambda: stack.ps()["proj-app-1"]["State"] == "exited")
     stack.berth("rm", "-f")
     assert stack.ps() == {}
+
+
+def test_build_on_up_and_rebuild(stack):
+    (stack.dir / "app").mkdir()
+    (stack.dir / "app" / "msg.txt").write_text("version one\n")
+    (stack.dir / "app" / "Dockerfile").write_text(
+        "FROM busybox\nARG WHO=nobody\nCOPY msg.txt /msg.txt\n"
+        "RUN echo built for $WHO >> /msg.txt\nCMD [\"sh\", \"-c\", \"cat /msg.txt; sleep 60\"]\n")
+    stack.write("""
+        services:
+          app:
+            build:
+              context: ./app
+              args: {WHO: tests}
+            init: true
+    """)
+    out = stack.berth("up", "-d")
+    assert "[4/5] RUN echo built for $WHO >> /msg.txt" in out.stderr
+    first = stack.ps()["proj-app-1"]
+    assert first["Image"] == "docker.io/library/proj-app:latest"
+    wait_for(lambda: "built for tests" in stack.berth("logs").stdout)
+    assert "version one" in stack.berth("logs").stdout
+    stack.berth("up", "-d")  # nothing changed: no rebuild, no recreate
+    assert stack.ps()["proj-app-1"]["ID"] == first["ID"]
+    (stack.dir / "app" / "msg.txt").write_text("version two\n")
+    out = stack.berth("up", "-d", "--build")
+    assert "[3/5] COPY msg.txt /msg.txt\n" in out.stderr  # changed: built again, not cached
+    assert stack.ps()["proj-app-1"]["ID"] != first["ID"]
+    wait_for(lambda: "version two" in stack.berth("logs").stdout)
+    bad = textwrap.dedent("""
+        services:
+          app:
+            build: {context: ./app, dockerfile_inline: "FROM busybox\\nRUN exit 9\\n"}
+    """)
+    stack.write(bad)
+    out = stack.berth("up", "-d", "--build", check=False)
+    assert out.returncode == 1 and "service 'app': build failed" in out.stderr
+    assert "RUN: the command returned a non-zero code: 9" in out.stderr
