@@ -89,6 +89,7 @@ class Backend(Protocol):
     def start(self, cid: str) -> None: ...
     def stop(self, cid: str, timeout: float | None) -> None: ...
     def kill(self, cid: str, signal: str) -> None: ...
+    def restart(self, cid: str, timeout: float | None = None) -> None: ...
     def remove(self, cid: str, force: bool = False, volumes: bool = False) -> None: ...
     def pause(self, cid: str, pause: bool) -> None: ...
     def wait_until(self, cid: str, condition: str, timeout: float | None = None) -> ContainerInfo: ...
@@ -107,6 +108,9 @@ class Backend(Protocol):
     def image_id(self, ref: str) -> str | None: ...
     def remove_image(self, ref: str) -> None: ...
     def pull(self, ref: str, platform: str | None, progress) -> str: ...
+    def sync_files(self, cid: str, changes: list[tuple[str | None, str]]) -> bool: ...
+    def exec_wait(self, cid: str, argv: list[str], user: str | None, workdir: str | None,
+                  env: list[str]) -> int: ...
     def build(self, options, output) -> str: ...
 
 
@@ -153,6 +157,9 @@ class RuntimeBackend:
 
     def kill(self, cid: str, signal: str) -> None:
         self.api.kill(cid, signal)
+
+    def restart(self, cid: str, timeout: float | None = None) -> None:
+        self.api.restart(cid, timeout)
 
     def remove(self, cid: str, force: bool = False, volumes: bool = False) -> None:
         self.api.remove(cid, force=force, volumes=volumes)
@@ -247,6 +254,56 @@ class RuntimeBackend:
     def remove_image(self, ref: str) -> None:
         in_use = {c.spec.image_id for c in self.api.list()}
         self.api.images.remove(ref, in_use)
+
+    def sync_files(self, cid: str, changes: list[tuple[str | None, str]]) -> bool:
+        """Write host files straight into a running container's filesystem (no tar or
+        shell needed in the image), owned by the container's user; (None, path) deletes.
+        False if the container is not running."""
+        from runtime.copy import copy_tree_in, remove_path
+        from runtime.securejoin import secure_join
+        from runtime.users import UserError, resolve
+
+        container = self.api.get(cid)
+        if container.status.value != "running" or not container.state.pid:
+            return False
+        root = f"/proc/{container.state.pid}/root"
+
+        def text(path: str) -> str:
+            try:
+                with open(secure_join(root, path)) as handle:
+                    return handle.read()
+            except OSError:
+                return ""
+
+        try:
+            user = resolve(container.spec.user, text("/etc/passwd"), text("/etc/group"))
+            uid, gid = user.uid, user.gid
+        except UserError:
+            uid, gid = 0, 0
+        for host, inner in changes:
+            if host is None:
+                remove_path(root, inner)
+            else:
+                copy_tree_in(root, inner, host, uid, gid)
+        return True
+
+    def exec_wait(self, cid: str, argv: list[str], user: str | None, workdir: str | None,
+                  env: list[str]) -> int:
+        import os
+
+        from runtime.nsexec import read_error
+
+        null = os.open(os.devnull, os.O_RDWR)
+        try:
+            relay, err_fd, _ = self.api.exec_process(cid, argv, user=user, workdir=workdir,
+                                                     env=env, stdio=(null, null, null))
+        finally:
+            os.close(null)
+        _, status = os.waitpid(relay, 0)
+        failed = read_error(err_fd)
+        if failed:
+            return failed[0]
+        return os.waitstatus_to_exitcode(status) if os.WIFEXITED(status) else 128 + os.WTERMSIG(status)
 
     def registry(self):
         import os

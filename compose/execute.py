@@ -105,8 +105,7 @@ class Executor:
             return existing
         if action.kind == "restart":
             progress("Restarting")
-            backend.stop(existing.id, None)
-            backend.start(existing.id)
+            backend.restart(existing.id)
             progress("Started", done=True)
             return backend.container(existing.id)
         if action.kind == "recreate":

@@ -38,10 +38,12 @@ def build_options(project: Project, svc: Service, no_cache: bool = False, pull: 
         environ={**project.environment, **dict(os.environ)})
 
 
-def _printer(service: str):
+def _printer(service: str, quiet: bool = False):
     lock = threading.Lock()
 
     def out(line: str) -> None:
+        if quiet:
+            return
         with lock:
             print(f"{service}  {line}", file=sys.stderr, flush=True)
 
@@ -49,12 +51,13 @@ def _printer(service: str):
 
 
 def build_service(project: Project, backend: Backend, name: str, no_cache: bool = False,
-                  pull: bool = False, args: dict | None = None) -> str:
+                  pull: bool = False, args: dict | None = None, quiet: bool = False) -> str:
     svc = project.services[name]
     if svc.build is None:
         raise ComposeError(f"service {name!r} has no build section")
     try:
-        return backend.build(build_options(project, svc, no_cache, pull, args), _printer(name))
+        return backend.build(build_options(project, svc, no_cache, pull, args),
+                             _printer(name, quiet))
     except ComposeError:
         raise
     except Exception as err:  # noqa: BLE001 - a build error names the service
@@ -62,7 +65,7 @@ def build_service(project: Project, backend: Backend, name: str, no_cache: bool 
 
 
 def ensure_images(project: Project, backend: Backend, services: list[str], *, build: bool,
-                  no_build: bool, pull: str | None, progress) -> dict[str, str]:
+                  no_build: bool, pull: str | None, progress, quiet: bool = False) -> dict[str, str]:
     """service -> image id, for every service given (building or pulling as needed)."""
     ids: dict[str, str] = {}
     todo: list[tuple[str, str]] = []  # (service, "build" | "pull")
@@ -91,7 +94,7 @@ def ensure_images(project: Project, backend: Backend, services: list[str], *, bu
         ref = image_ref(project, svc)
         if action == "build":
             progress.update("Image", ref, "Building")
-            image_id = build_service(project, backend, name)
+            image_id = build_service(project, backend, name, quiet=quiet)
             progress.update("Image", ref, "Built", done=True)
             return name, image_id
         progress.update("Image", ref, "Pulling")

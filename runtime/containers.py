@@ -296,6 +296,22 @@ class Containers:
         """After the container exited: until its monitor is gone."""
         self._wait_monitor(cid)
 
+    def restart(self, ref: str, timeout: float | None = None) -> Container:
+        """Restart a running container in place (same network, ports, cgroup); start a
+        stopped one."""
+        container = self.get(ref)
+        if container.status in (Status.RUNNING, Status.PAUSED, Status.RESTARTING):
+            grace = container.spec.stop_timeout if timeout is None else timeout
+            try:
+                reply = client.request(self.paths.monitor_socket(container.id),
+                                       {"op": "restart", "timeout": timeout}, timeout=grace + 30)
+                if reply.get("ok"):
+                    return self._load(container.id)
+            except client.MonitorGone:
+                pass
+            self._wait_monitor(container.id)
+        return self.start(container.id)
+
     def kill(self, ref: str, sig: str = "SIGKILL") -> None:
         container = self.get(ref)
         if not container.running:

@@ -176,7 +176,11 @@ def run(spec: ContainerSpec, layout: rootfs.Layout, sync_fd: int, gate_fd: int,
             SYSCALLS.sethostname(spec.hostname)
         if spec.domainname:
             SYSCALLS.setdomainname(spec.domainname)
-        write_sysctls(spec.sysctls)
+        sysctls = dict(spec.sysctls)
+        if spec.network.mode != "host":
+            # as docker does: any user may bind low ports in the container's own namespace
+            sysctls.setdefault("net.ipv4.ip_unprivileged_port_start", "0")
+        write_sysctls(sysctls)
         rootfs.pivot(layout.rootfs)
         rootfs.finish(spec)
         user = users.resolve(spec.user, read_text("/etc/passwd"), read_text("/etc/group"),

@@ -114,6 +114,7 @@ class Monitor:
         self.exit_status: int | None = None
         self.started_mono = 0.0
         self.stop_requested = False
+        self.restart_requested = False
         self.kill_at: int | None = None
         self.done = False
         self.gate_w = -1
@@ -328,6 +329,10 @@ class Monitor:
         health = Health() if self.has_healthcheck() else None
         self.set_state(status=Status.RUNNING, pid=self.child, started_at=now, exit_code=None,
                        error="", oom_killed=False, health=health)
+        for client in list(self.clients.values()):
+            if client.mode == "restarting":
+                client.reply({"ok": True})
+                self.drop(client)
         self.ready({"ok": True, "pid": self.child})
         self.event("start", pid=self.child)
         if health:
@@ -387,6 +392,14 @@ class Monitor:
             self.notify_exit(failed[1])
             self.finish()
             return
+        if self.restart_requested:  # `restart`: same namespace, ports and cgroup, at once
+            self.restart_requested = False
+            self.set_state(status=Status.RESTARTING, exit_code=code, finished_at=time.time(),
+                           pid=0, oom_killed=oom)
+            self.notify_exit(code, final=False)
+            self.event("restart", exit_code=code)
+            self.relaunch()
+            return
         restarts = state.restart_count
         if ran_for >= BACKOFF_RESET_AFTER:
             restarts = 0
@@ -419,6 +432,9 @@ class Monitor:
                 self.drop(client)
             elif client.mode == "attach" and final:
                 client.frame(EXIT, str(code).encode())
+                self.drop(client)
+            elif client.mode == "restarting" and final:
+                client.reply({"ok": False, "exit_code": code})
                 self.drop(client)
 
     def finish(self) -> None:
@@ -455,6 +471,22 @@ class Monitor:
             return
         if self.exit_status is not None:
             return
+        self.thaw_if_paused()
+        self.signal(_signum(self.spec.stop_signal))
+        grace = self.spec.stop_timeout if timeout is None else timeout
+        if self.kill_at is None:
+            self.kill_at = self.after(max(0.0, grace), lambda: self.signal(signal.SIGKILL))
+
+    def restart(self, timeout: float | None) -> None:
+        """Stop the container's process and start it again in the same namespace, keeping
+        its network (address, ports) and cgroup: no gap where its ports lead nowhere."""
+        if self.exit_status is not None or self.restart_timer is not None:
+            if self.restart_timer is not None:
+                self.cancel(self.restart_timer)
+                self.restart_timer = None
+                self.relaunch()
+            return
+        self.restart_requested = True
         self.thaw_if_paused()
         self.signal(_signum(self.spec.stop_signal))
         grace = self.spec.stop_timeout if timeout is None else timeout
@@ -669,6 +701,9 @@ class Monitor:
             self.drop(client)
         elif op == "wait":
             client.mode = "waiting"
+        elif op == "restart":
+            client.mode = "restarting"
+            self.restart(message.get("timeout"))
         elif op == "events":
             client.mode = "events"
             client.reply({"event": "subscribed", "state": statefile.load(self.cdir).to_dict()})

@@ -12,7 +12,7 @@ from ..errors import ComposeError
 def main() -> None:
     sys.dont_write_bytecode = False  # berth's own modules are worth caching as bytecode
     from .app import app
-    from . import build, config, containers, images, networks, project, registry  # noqa: F401
+    from . import build, config, containers, images, networks, project, registry, watch  # noqa: F401
 
     code = 0
     try:

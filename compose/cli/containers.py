@@ -339,6 +339,16 @@ def stop(containers: List[str] = typer.Argument(..., metavar="CONTAINER..."),
         typer.echo(ref)
 
 
+@container_app.command("restart")
+def restart(containers: List[str] = typer.Argument(..., metavar="CONTAINER..."),
+            time_: Optional[float] = typer.Option(None, "-t", "--time")) -> None:
+    """Restart containers in place."""
+    api = engine()
+    for ref in containers:
+        api.restart(ref, time_)
+        typer.echo(ref)
+
+
 @container_app.command("kill")
 def kill(containers: List[str] = typer.Argument(..., metavar="CONTAINER..."),
          sig: str = typer.Option("SIGKILL", "-s", "--signal")) -> None:

@@ -93,12 +93,12 @@ def stop_all(be, containers: list[ContainerInfo], timeout: float | None, progres
 # --- up / create ---------------------------------------------------------------------------
 
 def resolve_images(project, be, services: list[str], build: bool, no_build: bool,
-                   pull: str | None, progress) -> dict[str, str]:
+                   pull: str | None, progress, quiet_build: bool = False) -> dict[str, str]:
     """Image ids for the services: present, built, or pulled (see compose.images)."""
     from ..images import ensure_images
 
     return ensure_images(project, be, services, build=build, no_build=no_build, pull=pull,
-                         progress=progress)
+                         progress=progress, quiet=quiet_build)
 
 
 def _select(project, services: list[str], no_deps: bool) -> list[str]:
@@ -121,7 +121,7 @@ def _scale(items: list[str] | None) -> dict[str, int]:
 
 def converge(ctx, services, *, no_deps=False, force_recreate=False, no_recreate=False,
              remove_orphans=False, scale=None, build=False, no_build=False, pull=None,
-             wait_timeout=None, start=True):
+             wait_timeout=None, start=True, quiet_build=False):
     """Bring the project to its desired state; returns (project, backend, started time)."""
     from ..execute import Executor
     from ..graph import start_levels
@@ -135,7 +135,8 @@ def converge(ctx, services, *, no_deps=False, force_recreate=False, no_recreate=
         threading.Thread(target=__import__, args=("pyroute2",), daemon=True).start()
     progress = _progress("Running")
     try:
-        image_ids = resolve_images(project, be, selected, build, no_build, pull, progress)
+        image_ids = resolve_images(project, be, selected, build, no_build, pull, progress,
+                                   quiet_build)
         levels = start_levels(project, selected)
         observed = be.containers(project.name)
         plan = plan_up(project, observed, {n.name for n in be.networks(project.name)} |
@@ -220,7 +221,8 @@ def up(ctx: typer.Context, services: Optional[List[str]] = typer.Argument(None, 
        attach: Optional[List[str]] = typer.Option(None, "--attach"),
        no_attach: Optional[List[str]] = typer.Option(None, "--no-attach"),
        timestamps: bool = typer.Option(False, "--timestamps"),
-       no_color: bool = typer.Option(False, "--no-color")) -> None:
+       no_color: bool = typer.Option(False, "--no-color"),
+       watch: bool = typer.Option(False, "-w", "--watch", help="Also watch (develop.watch).")) -> None:
     """Create and start the project's containers; follow their output unless -d."""
     if pull not in (None, "always", "missing", "never", "build"):
         raise typer.BadParameter("must be always, missing or never", param_hint="--pull")
@@ -234,6 +236,11 @@ def up(ctx: typer.Context, services: Optional[List[str]] = typer.Argument(None, 
         if wait:
             wait_ready(project, be, selected, wait_timeout)
         return
+    if watch:
+        from .watch import make_watcher
+
+        watcher = make_watcher(ctx, project, be, selected, quiet=False)
+        threading.Thread(target=watcher.run, args=(threading.Event(),), daemon=True).start()
     code = follow_up(project, be, selected, started, timeout=timeout,
                      abort=abort_on_container_exit or bool(exit_code_from),
                      exit_code_from=exit_code_from, attach=attach, no_attach=no_attach,
@@ -559,17 +566,21 @@ def stop(ctx: typer.Context, services: Optional[List[str]] = typer.Argument(None
 @app.command("restart")
 def restart(ctx: typer.Context, services: Optional[List[str]] = typer.Argument(None, metavar="[SERVICE...]"),
             timeout: Optional[float] = typer.Option(None, "-t", "--timeout")) -> None:
-    """Restart containers."""
-    _, name = project_name(ctx)
+    """Restart containers (in place: they keep their addresses and ports)."""
+    from ..execute import run_parallel
+
+    project, name = project_name(ctx)
     be = backend()
     progress = _progress("Restarting")
+
+    def one(info: ContainerInfo) -> None:
+        progress.update("Container", info.name, "Restarting")
+        be.restart(info.id, timeout)
+        progress.update("Container", info.name, "Started", done=True)
+
     try:
-        listed = containers_of(be, name, services)
-        stop_all(be, listed, timeout, progress)
-        for level in reversed(stop_order(listed)):
-            for info in level:
-                be.start(info.id)
-                progress.update("Container", info.name, "Started", done=True)
+        for level in reversed(stop_order(containers_of(be, name, services), project)):
+            run_parallel(level, one)
     finally:
         progress.close()
 

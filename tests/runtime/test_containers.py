@@ -293,3 +293,19 @@ def test_logs_tail_and_follow(engine, busybox):
     assert [line.text for line in engine.logs(container.id, tail=2)] == ["4\n", "5\n"]
     first = next(iter(engine.logs(container.id)))
     assert [l.text for l in engine.logs(container.id, since=first.timestamp + 0.12)][-1] == "5\n"
+
+
+def test_restart_in_place(engine, busybox):
+    container = engine.create(busybox, RunOptions(command=["sh", "-c", "echo up; exec sleep 60"],
+                                                  init=True))
+    engine.start(container.id)
+    before = engine.get(container.id).state
+    engine.restart(container.id, timeout=1)
+    after = engine.get(container.id).state
+    assert after.status == Status.RUNNING and after.started_at > before.started_at
+    assert after.monitor_pid == before.monitor_pid  # the same monitor, namespace and cgroup
+    assert [l.text for l in engine.logs(container.id)] == ["up\n", "up\n"]
+    engine.stop(container.id, timeout=0)
+    engine.restart(container.id)  # a stopped container just starts
+    assert engine.get(container.id).status == Status.RUNNING
+    engine.stop(container.id, timeout=0)
