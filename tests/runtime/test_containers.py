@@ -304,7 +304,7 @@ def test_restart_in_place(engine, busybox):
     after = engine.get(container.id).state
     assert after.status == Status.RUNNING and after.started_at > before.started_at
     assert after.monitor_pid == before.monitor_pid  # the same monitor, namespace and cgroup
-    assert [l.text for l in engine.logs(container.id)] == ["up\n", "up\n"]
+    wait_for(lambda: [l.text for l in engine.logs(container.id)] == ["up\n", "up\n"])
     engine.stop(container.id, timeout=0)
     engine.restart(container.id)  # a stopped container just starts
     assert engine.get(container.id).status == Status.RUNNING
