@@ -4,6 +4,7 @@ import signal
 import subprocess
 import sys
 import textwrap
+import threading
 import time
 import urllib.request
 
@@ -47,16 +48,24 @@ class Watch:
         self.proc = subprocess.Popen([sys.executable, "-m", "compose", "watch", *args],
                                      cwd=stack.dir, env=env, stdout=subprocess.PIPE,
                                      stderr=subprocess.STDOUT, text=True)
-        self.output = ""
+        self.lines: list[str] = []
+        self.reader = threading.Thread(target=lambda: self.lines.extend(self.proc.stdout),
+                                       daemon=True)
+        self.reader.start()
+
+    @property
+    def output(self) -> str:
+        return "".join(self.lines)
 
     def stop(self) -> str:
         self.proc.send_signal(signal.SIGINT)
         try:
-            out, _ = self.proc.communicate(timeout=20)
+            self.proc.wait(timeout=20)
         except subprocess.TimeoutExpired:
             self.proc.kill()
-            out, _ = self.proc.communicate()
-        return out
+            self.proc.wait()
+        self.reader.join(timeout=5)
+        return self.output
 
 
 def get(port, path="/"):
@@ -86,8 +95,8 @@ def test_sync_delete_and_rebuild(project):
         wait_for(lambda: "404" in get(project.port, "/new.html"), timeout=5)
         first = project.ps()["proj-web-1"]["ID"]
         (project.dir / "Dockerfile").write_text(DOCKERFILE + "LABEL changed=yes\n")
-        wait_for(lambda: project.ps().get("proj-web-1", {}).get("ID") not in (None, first),
-                 timeout=30)
+        wait_for(lambda: "Rebuilt and recreated service 'web'" in watch.output, timeout=30)
+        assert project.ps()["proj-web-1"]["ID"] != first
         wait_for(lambda: get(project.port) == "v2\n", timeout=10)
     finally:
         out = watch.stop()
