@@ -260,23 +260,14 @@ class RuntimeBackend:
         shell needed in the image), owned by the container's user; (None, path) deletes.
         False if the container is not running."""
         from runtime.copy import copy_tree_in, remove_path
-        from runtime.securejoin import secure_join
-        from runtime.users import UserError, resolve
+        from runtime.users import UserError, resolve_in
 
         container = self.api.get(cid)
         if container.status.value != "running" or not container.state.pid:
             return False
         root = f"/proc/{container.state.pid}/root"
-
-        def text(path: str) -> str:
-            try:
-                with open(secure_join(root, path)) as handle:
-                    return handle.read()
-            except OSError:
-                return ""
-
         try:
-            user = resolve(container.spec.user, text("/etc/passwd"), text("/etc/group"))
+            user = resolve_in(root, container.spec.user)
             uid, gid = user.uid, user.gid
         except UserError:
             uid, gid = 0, 0

@@ -30,7 +30,7 @@ from .capabilities import container_caps
 from .create import RunOptions, SpecError, anonymous_volume_targets, build_spec, merge_env
 from .errors import BerthError
 from .fsutil import locked, read_json, write_json
-from .init import env_dict, read_text
+from .init import env_dict
 from .images.store import Image, ImageStore
 from .monitor import release_network, run_detached
 from .paths import Paths

@@ -13,6 +13,7 @@ import stat
 from typing import Callable
 
 from .errors import BerthError
+from .forked import ChildError, in_child
 from .securejoin import secure_join
 
 
@@ -137,34 +138,23 @@ def in_container_root(api, cid: str, action: Callable[[str], None]) -> None:
 
     info = read_json(container.dir / "rootfs.json")
     layout = rootfs.Layout(str(container.dir), info["layers_root"], info["layers"])
-    read_fd, write_fd = os.pipe()
-    pid = os.fork()
-    if pid == 0:
-        code = 1
-        try:
-            os.close(read_fd)
-            SYSCALLS.unshare(CLONE_NEWNS)
-            SYSCALLS.mount(None, "/", None, MS_REC | MS_PRIVATE)
-            os.chdir(layout.layers_root)
-            SYSCALLS.mount("overlay", layout.rootfs, "overlay", 0, rootfs.overlay_options(layout))
-            for mount in container.spec.mounts:  # volumes are part of what a copy sees
-                if mount.type == "bind" and mount.source and os.path.exists(mount.source):
-                    target = rootfs.mount_point(layout.rootfs, mount.target, not os.path.isdir(mount.source))
-                    SYSCALLS.mount(mount.source, target, None, MS_BIND | MS_REC)
-            action(layout.rootfs)
-            code = 0
-        except BaseException as err:  # noqa: BLE001 - report through the pipe
-            os.write(write_fd, str(err).encode())
-        finally:
-            os._exit(code)
-    os.close(write_fd)
-    message = b""
-    while chunk := os.read(read_fd, 4096):
-        message += chunk
-    os.close(read_fd)
-    os.waitpid(pid, 0)
-    if message:
-        raise CopyError(message.decode(errors="replace"))
+
+    def mounted() -> None:
+        SYSCALLS.unshare(CLONE_NEWNS)
+        SYSCALLS.mount(None, "/", None, MS_REC | MS_PRIVATE)
+        os.chdir(layout.layers_root)
+        SYSCALLS.mount("overlay", layout.rootfs, "overlay", 0, rootfs.overlay_options(layout))
+        for mount in container.spec.mounts:  # volumes are part of what a copy sees
+            if mount.type == "bind" and mount.source and os.path.exists(mount.source):
+                target = rootfs.mount_point(layout.rootfs, mount.target,
+                                            not os.path.isdir(mount.source))
+                SYSCALLS.mount(mount.source, target, None, MS_BIND | MS_REC)
+        action(layout.rootfs)
+
+    try:
+        in_child(mounted)
+    except ChildError as err:
+        raise CopyError(str(err)) from None
 
 
 def copy_in(api, cid: str, source: str, inner: str) -> None:

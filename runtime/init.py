@@ -183,8 +183,7 @@ def run(spec: ContainerSpec, layout: rootfs.Layout, sync_fd: int, gate_fd: int,
         write_sysctls(sysctls)
         rootfs.pivot(layout.rootfs)
         rootfs.finish(spec)
-        user = users.resolve(spec.user, read_text("/etc/passwd"), read_text("/etc/group"),
-                             spec.group_add)
+        user = users.resolve_in("/", spec.user, spec.group_add)
         env = env_dict(spec.env)
         env.setdefault("HOME", user.home or "/")
         if spec.tty:

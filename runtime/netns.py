@@ -9,6 +9,7 @@ from __future__ import annotations
 import errno
 import os
 
+from .forked import ChildError, in_child
 from .init import loopback_up
 from .syscalls import CLONE_NEWNET, MNT_DETACH, MS_BIND, SYSCALLS
 
@@ -18,19 +19,17 @@ def create(path: str) -> None:
     os.makedirs(os.path.dirname(path), exist_ok=True)
     with open(path, "a"):
         pass
-    pid = os.fork()
-    if pid == 0:
-        try:
-            SYSCALLS.unshare(CLONE_NEWNET)
-            SYSCALLS.mount("/proc/self/ns/net", path, None, MS_BIND)
-            loopback_up()
-            os._exit(0)
-        except BaseException:  # noqa: BLE001
-            os._exit(1)
-    _, status = os.waitpid(pid, 0)
-    if os.waitstatus_to_exitcode(status) != 0:
+
+    def pinned() -> None:
+        SYSCALLS.unshare(CLONE_NEWNET)
+        SYSCALLS.mount("/proc/self/ns/net", path, None, MS_BIND)
+        loopback_up()
+
+    try:
+        in_child(pinned)
+    except ChildError as err:
         remove(path)
-        raise OSError(f"cannot create network namespace {path}")
+        raise OSError(f"cannot create network namespace {path}: {err}") from None
 
 
 def exists(path: str) -> bool:

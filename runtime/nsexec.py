@@ -10,7 +10,7 @@ import os
 import signal
 
 from . import ptys, users
-from .init import (StartError, _exec, _reset_signals, drop_privileges, fail_start, read_text,
+from .init import (StartError, _exec, _reset_signals, drop_privileges, fail_start,
                    set_rlimits)
 from .syscalls import SYSCALLS
 
@@ -71,7 +71,7 @@ def _command(argv, env, user_spec, cwd, caps, no_new_privs, ulimits, group_add, 
              err_w):
     try:
         os.setsid()
-        user = users.resolve(user_spec, read_text("/etc/passwd"), read_text("/etc/group"), group_add)
+        user = users.resolve_in("/", user_spec, group_add)
         if tty_socket >= 0:
             master, slave = ptys.open_pty()
             os.fchown(slave, user.uid, user.gid)

@@ -4,6 +4,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Iterable
 
+from .securejoin import secure_join
+
 
 class UserError(ValueError):
     """A user or group that the container's /etc/passwd or /etc/group doesn't know."""
@@ -42,6 +44,19 @@ def resolve(spec: str, passwd: str, group: str, extra_groups: Iterable[str] = ()
     for extra in extra_groups:
         supplementary.append(_group_id(str(extra), groups))
     return User(uid, gid, tuple(dict.fromkeys(supplementary)), home)
+
+
+def resolve_in(root: str, spec: str, extra_groups: Iterable[str] = ()) -> User:
+    """`spec` resolved from the /etc/passwd and /etc/group under `root` (never outside it)."""
+    return resolve(spec, _read(root, "/etc/passwd"), _read(root, "/etc/group"), extra_groups)
+
+
+def _read(root: str, path: str) -> str:
+    try:
+        with open(secure_join(root, path), encoding="utf-8", errors="replace") as handle:
+            return handle.read()
+    except OSError:
+        return ""
 
 
 def _group_id(name: str, groups: list[list[str]]) -> int:

@@ -29,10 +29,10 @@ from ..errors import BerthError
 from ..fsutil import read_json, write_json
 from ..securejoin import EscapeError, clean_member_path, secure_join
 from . import imageconfig
-from .dockerfile import Dockerfile, DockerfileError, Instruction, parse, substitute
+from .dockerfile import DockerfileError, Instruction, parse, substitute
 from .ignore import Ignore
 from .layerdiff import write_layer
-from .rootview import with_root
+from .rootview import ViewError, with_root
 from .store import MEDIA_LAYER, Image, ImageNotFound
 
 PROXY_ARGS = ("HTTP_PROXY", "HTTPS_PROXY", "FTP_PROXY", "NO_PROXY", "ALL_PROXY",
@@ -490,26 +490,15 @@ class Builder:
         return self.store.layer_dirs(image) if image else []
 
     def _owner(self, state: State, spec: str) -> tuple[int, int]:
-        from ..users import UserError, resolve
+        from ..users import UserError, resolve_in
 
         user, _, group = spec.partition(":")
         if user.isdigit() and (not group or group.isdigit()):
             return int(user), int(group) if group else int(user)
         layers = self.store.layer_dirs(state.image())
-
-        def lookup(root: str) -> tuple[str, str]:
-            def text(path: str) -> str:
-                try:
-                    with open(secure_join(root, path)) as handle:
-                        return handle.read()
-                except OSError:
-                    return ""
-            return text("/etc/passwd"), text("/etc/group")
-
-        passwd, groups = with_root(layers, lookup)
         try:
-            resolved = resolve(spec, passwd, groups)
-        except UserError as err:
+            resolved = with_root(layers, lambda root: resolve_in(root, spec))
+        except (UserError, ViewError) as err:
             raise BuildError(f"--chown={spec}: {err}") from None
         return resolved.uid, resolved.gid
 

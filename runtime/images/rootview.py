@@ -4,11 +4,11 @@ and sends back its (pickled) result. Nothing is mounted in the caller's namespac
 from __future__ import annotations
 
 import os
-import pickle
 import tempfile
 from typing import Any, Callable
 
 from ..errors import BerthError
+from ..forked import ChildError, in_child
 from ..syscalls import CLONE_NEWNS, MS_PRIVATE, MS_RDONLY, MS_REC, SYSCALLS
 
 
@@ -23,36 +23,23 @@ def with_root(layer_dirs: list[str], fn: Callable[[str], Any]) -> Any:
             return fn(empty)
     if len(layer_dirs) == 1:
         return fn(layer_dirs[0])
-    read_fd, write_fd = os.pipe()
-    pid = os.fork()
-    if pid == 0:
-        code = 1
+
+    def mounted() -> Any:
+        SYSCALLS.unshare(CLONE_NEWNS)
+        SYSCALLS.mount(None, "/", None, MS_REC | MS_PRIVATE)
+        target = tempfile.mkdtemp(prefix="berth-view-")
         try:
-            os.close(read_fd)
-            SYSCALLS.unshare(CLONE_NEWNS)
-            SYSCALLS.mount(None, "/", None, MS_REC | MS_PRIVATE)
-            target = tempfile.mkdtemp(prefix="berth-view-")
             lowers = ":".join(os.path.basename(d) for d in reversed(layer_dirs))
             os.chdir(os.path.dirname(layer_dirs[0]))
             SYSCALLS.mount("overlay", target, "overlay", MS_RDONLY, f"lowerdir={lowers}")
             try:
-                result = ("ok", fn(target))
-            except BaseException as err:  # noqa: BLE001 - sent back and raised there
-                result = ("error", str(err))
-            with os.fdopen(write_fd, "wb") as out:
-                pickle.dump(result, out)
-            SYSCALLS.umount(target, 2)
-            os.rmdir(target)
-            code = 0
+                return fn(target)
+            finally:
+                SYSCALLS.umount(target, 2)
         finally:
-            os._exit(code)
-    os.close(write_fd)
-    with os.fdopen(read_fd, "rb") as pipe:
-        data = pipe.read()
-    os.waitpid(pid, 0)
-    if not data:
-        raise ViewError("could not read the image's filesystem")
-    status, value = pickle.loads(data)
-    if status == "error":
-        raise ViewError(value)
-    return value
+            os.rmdir(target)
+
+    try:
+        return in_child(mounted)
+    except ChildError as err:
+        raise ViewError(str(err)) from None

@@ -6,7 +6,6 @@ it starts). Removing a container's network namespace removes its veths.
 """
 from __future__ import annotations
 
-import errno
 import os
 import threading
 
@@ -74,30 +73,18 @@ def attach(netns_path: str, attachments: list[Attachment], networks: dict[str, N
 def configure_in(netns_path: str, attachments: list[Attachment]) -> None:
     """Run ioctl.configure in the namespace: a forked child joins it, so this process
     keeps its own (cheaper than a netlink helper process per namespace)."""
+    from ..forked import ChildError, in_child
     from ..syscalls import CLONE_NEWNET, SYSCALLS
 
-    read_fd, write_fd = os.pipe()
-    pid = os.fork()
-    if pid == 0:
-        code = 1
-        try:
-            os.close(read_fd)
-            fd = os.open(netns_path, os.O_RDONLY)
-            SYSCALLS.setns(fd, CLONE_NEWNET)
-            ioctl.configure(attachments)
-            code = 0
-        except BaseException as err:  # noqa: BLE001 - reported through the pipe
-            os.write(write_fd, str(err).encode())
-        finally:
-            os._exit(code)
-    os.close(write_fd)
-    message = b""
-    while chunk := os.read(read_fd, 4096):
-        message += chunk
-    os.close(read_fd)
-    os.waitpid(pid, 0)
-    if message:
-        raise LinkError(f"configuring the container's network: {message.decode(errors='replace')}")
+    def inside() -> None:
+        fd = os.open(netns_path, os.O_RDONLY)
+        SYSCALLS.setns(fd, CLONE_NEWNET)
+        ioctl.configure(attachments)
+
+    try:
+        in_child(inside)
+    except ChildError as err:
+        raise LinkError(f"configuring the container's network: {err}") from None
 
 
 def detach(att: Attachment) -> None:

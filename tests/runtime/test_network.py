@@ -3,7 +3,6 @@ import ipaddress
 import os
 import socket
 import sys
-import time
 
 import pytest
 
