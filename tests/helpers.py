@@ -7,9 +7,28 @@ import sys
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
-SHARED = REPO.parent / "shared"
+
+
+def _shared() -> Path:
+    """The reference data (official schema, compose corpus): $BERTH_SHARED, else a
+    `shared` directory beside the repository or one of its parents, else /work/shared."""
+    candidates = [Path(os.environ["BERTH_SHARED"])] if os.environ.get("BERTH_SHARED") else []
+    candidates += [parent / "shared" for parent in REPO.parents] + [Path("/work/shared")]
+    return next((c for c in candidates if (c / "corpus").is_dir()), candidates[0])
+
+
+SHARED = _shared()
 CORPUS = SHARED / "corpus"
 OFFICIAL_SCHEMA = SHARED / "reference" / "compose-spec.json"
+
+
+def require_shared() -> None:
+    """Skip the calling test module when the reference data is not on this machine."""
+    import pytest
+
+    if not CORPUS.is_dir() or not OFFICIAL_SCHEMA.is_file():
+        pytest.skip(f"reference data not found (looked for {SHARED}; set BERTH_SHARED)",
+                    allow_module_level=True)
 
 
 def run_berth(*args: str, cwd: str | os.PathLike | None = None, env: dict | None = None,

@@ -12,7 +12,9 @@ import pytest
 from compose.errors import ComposeError
 from compose.load import LoadOptions, load_project
 from compose.render import config_tree
-from tests.helpers import CORPUS, OFFICIAL_SCHEMA
+from tests.helpers import CORPUS, OFFICIAL_SCHEMA, require_shared
+
+require_shared()
 
 # corpus file -> what the error must say (files compose itself rejects, and fragments
 # meant only to be merged, extended or included)

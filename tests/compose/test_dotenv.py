@@ -2,7 +2,9 @@ import pytest
 
 from compose.dotenv import DotenvError, parse_dotenv
 
-from tests.helpers import CORPUS
+from tests.helpers import CORPUS, require_shared
+
+require_shared()
 
 FIXTURES = CORPUS / "compose-go" / "dotenv" / "fixtures"
 

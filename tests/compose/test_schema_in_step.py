@@ -2,7 +2,9 @@
 import json
 
 from compose.validate import SCHEMA_PATH
-from tests.helpers import OFFICIAL_SCHEMA
+from tests.helpers import OFFICIAL_SCHEMA, require_shared
+
+require_shared()
 
 OURS = json.loads(SCHEMA_PATH.read_text())
 THEIRS = json.loads(OFFICIAL_SCHEMA.read_text())
