@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Iterator
 
 from .paths import short_path
-from .monitor import EXIT, FRAME, RESIZE, STDIN, STDIN_CLOSE
+from .monitor import EXIT, FRAME, RESIZE, STDIN, STDIN_CLOSE, split_frames
 
 
 class MonitorGone(ConnectionError):
@@ -98,14 +98,8 @@ class Attachment:
         if not data:
             yield EXIT, b""
             return
-        self.buffer += data
-        while len(self.buffer) >= FRAME.size:
-            kind, length = FRAME.unpack_from(self.buffer)
-            if len(self.buffer) < FRAME.size + length:
-                break
-            payload = self.buffer[FRAME.size:FRAME.size + length]
-            self.buffer = self.buffer[FRAME.size + length:]
-            yield kind, payload
+        frames, self.buffer = split_frames(self.buffer + data)
+        yield from frames
 
     def close(self) -> None:
         self.sock.close()

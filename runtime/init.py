@@ -140,17 +140,25 @@ def _exec(argv: list[str], env: dict[str, str]) -> None:
         raise StartError(f'exec: "{argv[0]}": {err.strerror}', 126) from None
 
 
-def _reap_as_init(child: int) -> None:
-    """`init: true`: forward signals to the command, reap zombies, exit with its status."""
+FORWARDED = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signal.SIGQUIT, signal.SIGUSR1,
+             signal.SIGUSR2, signal.SIGWINCH)
+
+
+def forward_signals(pid: int, signals: tuple[int, ...]) -> None:
+    """Pass each of `signals` that this process receives on to `pid`."""
     def forward(signum: int, _frame: object) -> None:
         try:
-            os.kill(child, signum)
+            os.kill(pid, signum)
         except ProcessLookupError:
             pass
 
-    for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signal.SIGQUIT, signal.SIGUSR1,
-                signal.SIGUSR2, signal.SIGWINCH, signal.SIGCONT, signal.SIGTSTP):
+    for sig in signals:
         signal.signal(sig, forward)
+
+
+def _reap_as_init(child: int) -> None:
+    """`init: true`: forward signals to the command, reap zombies, exit with its status."""
+    forward_signals(child, FORWARDED + (signal.SIGCONT, signal.SIGTSTP))
     while True:
         try:
             pid, status = os.wait()
@@ -218,14 +226,6 @@ def run(spec: ContainerSpec, layout: rootfs.Layout, sync_fd: int, gate_fd: int,
         fail_start(sync_fd, f"{err.strerror or err}" + (f": {err.filename}" if err.filename else ""), 125)
     except BaseException as err:  # noqa: BLE001 - report anything, the process must not return
         fail_start(sync_fd, f"container init failed: {err!r}", 125)
-
-
-def read_text(path: str) -> str:
-    try:
-        with open(path, encoding="utf-8", errors="replace") as handle:
-            return handle.read()
-    except OSError:
-        return ""
 
 
 def fail_start(sync_fd: int, message: str, code: int) -> None:

@@ -46,6 +46,18 @@ BACKOFF_START, BACKOFF_MAX, BACKOFF_RESET_AFTER = 0.1, 60.0, 10.0
 HEALTH_LOG_KEEP = 5
 
 
+def split_frames(buffer: bytes) -> tuple[list[tuple[int, bytes]], bytes]:
+    """The complete attach frames at the start of `buffer` as (kind, payload), and the rest."""
+    frames = []
+    while len(buffer) >= FRAME.size:
+        kind, length = FRAME.unpack_from(buffer)
+        if len(buffer) < FRAME.size + length:
+            break
+        frames.append((kind, buffer[FRAME.size:FRAME.size + length]))
+        buffer = buffer[FRAME.size + length:]
+    return frames, buffer
+
+
 def log_time(ns: int | None = None) -> str:
     ns = time.time_ns() if ns is None else ns
     sec, frac = divmod(ns, 1_000_000_000)
@@ -614,10 +626,7 @@ class Monitor:
     def listen(self) -> None:
         path = self.paths.monitor_socket(self.cid)
         path.parent.mkdir(parents=True, exist_ok=True)
-        try:
-            path.unlink()
-        except FileNotFoundError:
-            pass
+        path.unlink(missing_ok=True)
         self.server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM | socket.SOCK_CLOEXEC)
         with short_path(path) as address:
             self.server.bind(address)
@@ -668,12 +677,8 @@ class Monitor:
                 return
 
     def attach_input(self, client: Client) -> None:
-        while len(client.buffer) >= FRAME.size:
-            kind, length = FRAME.unpack_from(client.buffer)
-            if len(client.buffer) < FRAME.size + length:
-                return
-            payload = client.buffer[FRAME.size:FRAME.size + length]
-            client.buffer = client.buffer[FRAME.size + length:]
+        frames, client.buffer = split_frames(client.buffer)
+        for kind, payload in frames:
             if kind == STDIN and self.stdin_w >= 0:
                 os.write(self.stdin_w, payload)
             elif kind == STDIN_CLOSE and self.stdin_w >= 0 and not self.spec.tty:

@@ -7,11 +7,10 @@ status, so whoever spawned the relay can wait on it like on any child.
 from __future__ import annotations
 
 import os
-import signal
 
 from . import ptys, users
-from .init import (StartError, _exec, _reset_signals, drop_privileges, fail_start,
-                   set_rlimits)
+from .init import (FORWARDED, StartError, _exec, _reset_signals, drop_privileges, fail_start,
+                   forward_signals, set_rlimits)
 from .syscalls import SYSCALLS
 
 NAMESPACES = ("ipc", "uts", "net", "pid", "mnt")
@@ -98,15 +97,7 @@ def _command(argv, env, user_spec, cwd, caps, no_new_privs, ulimits, group_add, 
 
 
 def _relay(command: int) -> None:
-    def forward(signum: int, _frame: object) -> None:
-        try:
-            os.kill(command, signum)
-        except ProcessLookupError:
-            pass
-
-    for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signal.SIGQUIT, signal.SIGUSR1,
-                signal.SIGUSR2, signal.SIGWINCH):
-        signal.signal(sig, forward)
+    forward_signals(command, FORWARDED)
     while True:
         try:
             pid, status = os.waitpid(command, 0)
