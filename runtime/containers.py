@@ -431,10 +431,7 @@ def _valid_name(name: str) -> bool:
 def remove_files(paths: Paths, cid: str, spec: ContainerSpec, volumes: bool = True) -> None:
     """Delete a stopped container's files, its name and (with `volumes`) anonymous volumes."""
     cdir = paths.container(cid)
-    try:
-        os.unlink(cdir / "config.json")  # from here on, nobody sees the container
-    except FileNotFoundError:
-        pass
+    (cdir / "config.json").unlink(missing_ok=True)  # from here on, nobody sees the container
     link = paths.names / spec.name
     if os.path.islink(link) and os.readlink(link) == cid:
         os.unlink(link)

@@ -34,6 +34,15 @@ def read_json(path: str | os.PathLike, default: Any = None) -> Any:
         return default
 
 
+def read_text(path: str | os.PathLike) -> str:
+    """A text file's content, or "" if it cannot be read."""
+    try:
+        with open(path, encoding="utf-8", errors="replace") as handle:
+            return handle.read()
+    except OSError:
+        return ""
+
+
 @contextlib.contextmanager
 def locked(path: str | os.PathLike, shared: bool = False) -> Iterator[None]:
     """Hold an flock on `path` (created if needed) for the block."""

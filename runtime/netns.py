@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import errno
 import os
+from pathlib import Path
 
 from .forked import ChildError, in_child
 from .init import loopback_up
@@ -46,7 +47,4 @@ def remove(path: str) -> None:
     except OSError as err:
         if err.errno not in (errno.EINVAL, errno.ENOENT):
             raise
-    try:
-        os.unlink(path)
-    except FileNotFoundError:
-        pass
+    Path(path).unlink(missing_ok=True)

@@ -4,6 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Iterable
 
+from .fsutil import read_text
 from .securejoin import secure_join
 
 
@@ -48,15 +49,8 @@ def resolve(spec: str, passwd: str, group: str, extra_groups: Iterable[str] = ()
 
 def resolve_in(root: str, spec: str, extra_groups: Iterable[str] = ()) -> User:
     """`spec` resolved from the /etc/passwd and /etc/group under `root` (never outside it)."""
-    return resolve(spec, _read(root, "/etc/passwd"), _read(root, "/etc/group"), extra_groups)
-
-
-def _read(root: str, path: str) -> str:
-    try:
-        with open(secure_join(root, path), encoding="utf-8", errors="replace") as handle:
-            return handle.read()
-    except OSError:
-        return ""
+    return resolve(spec, read_text(secure_join(root, "/etc/passwd")),
+                   read_text(secure_join(root, "/etc/group")), extra_groups)
 
 
 def _group_id(name: str, groups: list[list[str]]) -> int:

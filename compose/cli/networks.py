@@ -58,10 +58,11 @@ def inspect(names: List[str] = typer.Argument(..., metavar="NETWORK...")) -> Non
     """Show networks and the containers attached to them, as JSON."""
     api = networks()
     out = []
+    endpoints = api.records.all_endpoints()
     for name in names:
         net = api.get(name)
         attached = {}
-        for ep in api.records.all_endpoints():
+        for ep in endpoints:
             for att in ep.attachments:
                 if att.network == net.name:
                     attached[ep.container] = {"Name": ep.name, "IPv4Address": f"{att.ip}/{att.prefix}",

@@ -127,7 +127,7 @@ class ImageStore:
             os.replace(tmp, self.blob_path(actual))
             return actual, size
         except BaseException:
-            _unlink(tmp)
+            Path(tmp).unlink(missing_ok=True)
             raise
 
     def put_bytes(self, data: bytes) -> str:
@@ -340,10 +340,3 @@ def _tempfile(directory: Path) -> tuple[int, str]:
     import tempfile
 
     return tempfile.mkstemp(dir=directory, prefix="blob-")
-
-
-def _unlink(path: str) -> None:
-    try:
-        os.unlink(path)
-    except FileNotFoundError:
-        pass

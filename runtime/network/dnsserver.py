@@ -284,10 +284,7 @@ class Server:
         control.listen(16)
         self.sel.register(control, selectors.EVENT_READ, self.on_control)
         self.refresh()
-        try:
-            (self.paths.run / "dns" / "starting").unlink()
-        except FileNotFoundError:
-            pass
+        (self.paths.run / "dns" / "starting").unlink(missing_ok=True)
         while True:
             for key, _ in self.sel.select(0.5):
                 key.data(key.fileobj)

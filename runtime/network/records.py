@@ -9,7 +9,6 @@ while the container's network namespace does.
 """
 from __future__ import annotations
 
-import os
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -100,21 +99,13 @@ class Records:
         return Network(**data) if data else None
 
     def networks(self) -> list[Network]:
-        out = []
-        for entry in sorted(self.networks_dir.glob("*.json")):
-            data = read_json(entry)
-            if data:
-                out.append(Network(**data))
-        return out
+        return [Network(**data) for data in _read_all(self.networks_dir)]
 
     def save_network(self, network: Network) -> None:
         write_json(self.network_path(network.name), network.to_dict())
 
     def delete_network(self, name: str) -> None:
-        try:
-            os.unlink(self.network_path(name))
-        except FileNotFoundError:
-            pass
+        self.network_path(name).unlink(missing_ok=True)
 
     # endpoints
     def endpoints_path(self, cid: str) -> Path:
@@ -125,21 +116,19 @@ class Records:
         return Endpoints.from_dict(data) if data else None
 
     def all_endpoints(self) -> list[Endpoints]:
-        out = []
-        for entry in self.endpoints_dir.glob("*.json"):
-            data = read_json(entry)
-            if data:
-                out.append(Endpoints.from_dict(data))
-        return out
+        return [Endpoints.from_dict(data) for data in _read_all(self.endpoints_dir)]
 
     def save_endpoints(self, endpoints: Endpoints) -> None:
         write_json(self.endpoints_path(endpoints.container), endpoints.to_dict())
 
     def delete_endpoints(self, cid: str) -> None:
-        try:
-            os.unlink(self.endpoints_path(cid))
-        except FileNotFoundError:
-            pass
+        self.endpoints_path(cid).unlink(missing_ok=True)
 
     def used_addresses(self, network: str) -> set[str]:
         return {a.ip for e in self.all_endpoints() for a in e.attachments if a.network == network}
+
+
+def _read_all(directory: Path) -> list[dict]:
+    """The JSON records in `directory`, by file name (ones removed meanwhile left out)."""
+    records = (read_json(entry) for entry in sorted(directory.glob("*.json")))
+    return [data for data in records if data]

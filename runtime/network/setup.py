@@ -9,8 +9,7 @@ import socket
 from pathlib import Path
 
 from .. import netns
-from ..fsutil import atomic_write
-from ..init import read_text
+from ..fsutil import atomic_write, read_text
 from ..paths import Paths
 from ..spec import ContainerSpec
 
