@@ -200,6 +200,13 @@ def test_one_shot_and_wait(stack):
     """)
     out = stack.berth("up", "-d", "--wait", "--wait-timeout", "30")
     assert out.returncode == 0, out.stderr
+    before = {name: c["ID"] for name, c in stack.ps().items()}
+    assert stack.ps()["proj-setup-1"]["State"] == "exited"
+    # again, unchanged: the one-shot runs again in its own container, nothing is recreated
+    out = stack.berth("up", "-d", "--wait", "--wait-timeout", "30")
+    assert out.returncode == 0, out.stderr
+    assert {name: c["ID"] for name, c in stack.ps().items()} == before
+    assert "Recreate" not in out.stderr
 
 
 def test_attached_up_exit_codes_and_prefixes(stack):
