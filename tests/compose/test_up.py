@@ -6,7 +6,6 @@ import socket
 import subprocess
 import sys
 import textwrap
-import time
 
 import pytest
 
@@ -237,8 +236,8 @@ def test_ctrl_c_stops_gracefully(stack):
     env = dict(os.environ, **stack.env, PYTHONPATH=str(REPO))
     proc = subprocess.Popen([sys.executable, "-m", "compose", "up", "--no-color"], cwd=stack.dir,
                             env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    wait_for(lambda: stack.ps().get("proj-svc-1", {}).get("State") == "running", timeout=20)
-    time.sleep(0.3)
+    # once it said "started", its trap is set
+    wait_for(lambda: "started" in stack.berth("logs", "svc", check=False).stdout, timeout=20)
     proc.send_signal(signal.SIGINT)
     out, err = proc.communicate(timeout=30)
     assert "Gracefully stopping" in out

@@ -144,7 +144,7 @@ def test_multi_stage_args_env_user_and_cache(engine, busybox, tmp_path):
 
     started = time.monotonic()
     again, lines = build(engine, ctx, dockerfile, tags=["app:1"], args={"GREETING": "hi"})
-    assert time.monotonic() - started < 1.0
+    assert time.monotonic() - started < 2.0  # about 0.4 s on an idle machine
     assert again.id == image.id, "\n".join(lines)  # an unchanged rebuild is the same image
     assert sum("CACHED" in line for line in lines) >= 9
 
