@@ -352,6 +352,8 @@ class Monitor:
 
     def start_failed(self, message: str, code: int) -> None:
         self.start_error = (message, code)
+        # on disk before the starter hears of it; the status follows once the child is reaped
+        self.set_state(exit_code=code, error=message)
         self.ready({"ok": False, "error": message, "exit_code": code})
         for client in list(self.clients.values()):
             if client.mode == "attach" and not client.frame(ERROR, message.encode()):
