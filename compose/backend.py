@@ -96,6 +96,7 @@ class Backend(Protocol):
     def wait_exit(self, cid: str) -> int: ...
     def logs(self, cid: str, **kwargs) -> Iterator: ...
     def mounts(self, cid: str) -> list: ...
+    def anonymous_volumes(self, cid: str) -> dict[str, str]: ...
     def networks(self, project: str) -> list[ResourceInfo]: ...
     def network_exists(self, name: str) -> bool: ...
     def create_network(self, name: str, labels: dict[str, str], *, subnet: str | None,
@@ -208,6 +209,19 @@ class RuntimeBackend:
 
     def mounts(self, cid: str) -> list:
         return list(self.api.get(cid).spec.mounts)
+
+    def anonymous_volumes(self, cid: str) -> dict[str, str]:
+        """Target -> name of each anonymous volume the container mounts."""
+        from runtime.volumes import VolumeNotFound
+
+        found = {}
+        for mount in self.api.get(cid).spec.mounts:
+            try:
+                if mount.volume and self.api.volumes.get(mount.volume).anonymous:
+                    found[mount.target] = mount.volume
+            except VolumeNotFound:
+                continue
+        return found
 
     # --- networks, volumes, images -----------------------------------------------------
 

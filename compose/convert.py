@@ -102,8 +102,13 @@ def run_options(project: Project, svc: Service, number: int, name: str, labels: 
                 *, volume_path: Callable[[str], str | None],
                 anonymous_volume: Callable[[], str],
                 container_of: Callable[[str], str], mounts_of: Callable[[str], list[Mount]],
-                runtime_dir: str) -> RunOptions:
-    """Everything the runtime needs to create container `name` of service `svc`."""
+                runtime_dir: str, inherited: dict[str, str] | None = None) -> RunOptions:
+    """Everything the runtime needs to create container `name` of service `svc`.
+
+    `inherited` maps target paths to the anonymous volumes of the container this one
+    replaces: like compose, the new container mounts them again, so data in an image's
+    VOLUME or an unnamed `volumes:` entry survives a recreate."""
+    inherited = {target.rstrip("/") or "/": volume for target, volume in (inherited or {}).items()}
     mounts: list[Mount] = []
     for mount in svc.volumes:
         if mount.type == "bind":
@@ -118,7 +123,7 @@ def run_options(project: Project, svc: Service, number: int, name: str, labels: 
                     raise ComposeError(f"service {svc.name!r}: volume {volume.name} is missing")
                 volume_name = volume.name
             else:
-                volume_name = anonymous_volume()
+                volume_name = inherited.pop(mount.target.rstrip("/") or "/", None) or anonymous_volume()
                 path = volume_path(volume_name)
             source = os.path.join(path, mount.subpath) if mount.subpath else path
             mounts.append(Mount(type="bind", source=source, target=mount.target,
@@ -144,6 +149,11 @@ def run_options(project: Project, svc: Service, number: int, name: str, labels: 
                 mount = Mount(**{**mount.__dict__, "read_only": True})
             mounts.append(mount)
     mounts += _files(project, svc, runtime_dir)
+    taken = {m.target.rstrip("/") or "/" for m in mounts}
+    for target, volume in inherited.items():  # the image's VOLUMEs
+        path = volume_path(volume)
+        if target not in taken and path:
+            mounts.append(Mount(type="bind", source=path, target=target, volume=volume))
 
     network = _network(project, svc, container_of)
     healthcheck, no_healthcheck = _healthcheck(svc)

@@ -37,13 +37,15 @@ def _last_lines(backend: Backend, cid: str, count: int = 5) -> str:
 
 class Executor:
     def __init__(self, project: Project, backend: Backend, progress: Progress,
-                 image_ids: dict[str, str], runtime_dir: str, timeout: float | None = None) -> None:
+                 image_ids: dict[str, str], runtime_dir: str, timeout: float | None = None,
+                 renew_anon_volumes: bool = False) -> None:
         self.project = project
         self.backend = backend
         self.progress = progress
         self.image_ids = image_ids
         self.runtime_dir = runtime_dir
         self.timeout = timeout
+        self.renew_anon_volumes = renew_anon_volumes  # recreated containers get new ones
         self.lock = threading.Lock()
         self.current: dict[str, list[ContainerInfo]] = {}  # service -> its containers now
 
@@ -77,7 +79,7 @@ class Executor:
             raise ComposeError(f"service {service!r} has no running container to share")
         return running[0].id
 
-    def create_container(self, action: Action) -> ContainerInfo:
+    def create_container(self, action: Action, inherited: dict[str, str] | None = None) -> ContainerInfo:
         svc = self.project.services[action.service]
         image_id = self.image_ids[action.service]
         labels = compose_labels(self.project, svc, action.number,
@@ -87,7 +89,7 @@ class Executor:
             volume_path=self.backend.volume_path,
             anonymous_volume=lambda: self.backend.create_volume(None, {PROJECT: self.project.name}),
             container_of=self.container_of, mounts_of=self.backend.mounts,
-            runtime_dir=os.path.join(self.runtime_dir, self.project.name))
+            runtime_dir=os.path.join(self.runtime_dir, self.project.name), inherited=inherited)
         return self.backend.create(image_ref(self.project, svc), options)
 
     def _do(self, action: Action, start: bool = True) -> ContainerInfo | None:
@@ -111,8 +113,9 @@ class Executor:
         if action.kind == "recreate":
             progress("Recreate")
             backend.stop(existing.id, None)
+            keep = {} if self.renew_anon_volumes else backend.anonymous_volumes(existing.id)
             backend.remove(existing.id)
-            info = self.create_container(action)
+            info = self.create_container(action, keep)
             progress("Recreated")
         elif action.kind == "create":
             progress("Creating")

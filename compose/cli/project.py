@@ -121,7 +121,7 @@ def _scale(items: list[str] | None) -> dict[str, int]:
 
 def converge(ctx, services, *, no_deps=False, force_recreate=False, no_recreate=False,
              remove_orphans=False, scale=None, build=False, no_build=False, pull=None,
-             wait_timeout=None, start=True, quiet_build=False):
+             wait_timeout=None, start=True, quiet_build=False, renew_anon_volumes=False):
     """Bring the project to its desired state; returns (project, backend, started time)."""
     from ..execute import Executor
     from ..graph import start_levels
@@ -154,7 +154,7 @@ def converge(ctx, services, *, no_deps=False, force_recreate=False, no_recreate=
                           "or renamed this service in your compose file, you can run this "
                           "command with the --remove-orphans flag to clean it up.")
         executor = Executor(project, be, progress, image_ids, str(be.paths.run / "compose"),
-                            wait_timeout)
+                            wait_timeout, renew_anon_volumes)
         executor.run(plan, start=start)
     finally:
         progress.close()
@@ -210,6 +210,8 @@ def up(ctx: typer.Context, services: Optional[List[str]] = typer.Argument(None, 
        pull: Optional[str] = typer.Option(None, "--pull", help="always, missing or never"),
        force_recreate: bool = typer.Option(False, "--force-recreate"),
        no_recreate: bool = typer.Option(False, "--no-recreate"),
+       renew_anon_volumes: bool = typer.Option(False, "-V", "--renew-anon-volumes",
+                                               help="New anonymous volumes for recreated containers."),
        no_deps: bool = typer.Option(False, "--no-deps"),
        remove_orphans: bool = typer.Option(False, "--remove-orphans"),
        scale: Optional[List[str]] = typer.Option(None, "--scale"),
@@ -230,7 +232,7 @@ def up(ctx: typer.Context, services: Optional[List[str]] = typer.Argument(None, 
     project, be = converge(ctx, services, no_deps=no_deps, force_recreate=force_recreate,
                            no_recreate=no_recreate, remove_orphans=remove_orphans,
                            scale=_scale(scale), build=build, no_build=no_build, pull=pull,
-                           wait_timeout=wait_timeout)
+                           wait_timeout=wait_timeout, renew_anon_volumes=renew_anon_volumes)
     selected = _select(project, services or [], no_deps)
     if detach:
         if wait:
@@ -334,12 +336,13 @@ def create(ctx: typer.Context, services: Optional[List[str]] = typer.Argument(No
            pull: Optional[str] = typer.Option(None, "--pull"),
            force_recreate: bool = typer.Option(False, "--force-recreate"),
            no_recreate: bool = typer.Option(False, "--no-recreate"),
+           renew_anon_volumes: bool = typer.Option(False, "-V", "--renew-anon-volumes"),
            remove_orphans: bool = typer.Option(False, "--remove-orphans"),
            scale: Optional[List[str]] = typer.Option(None, "--scale")) -> None:
     """Create the project's containers without starting them."""
     converge(ctx, services, force_recreate=force_recreate, no_recreate=no_recreate,
              remove_orphans=remove_orphans, scale=_scale(scale), build=build, no_build=no_build,
-             pull=pull, start=False)
+             pull=pull, start=False, renew_anon_volumes=renew_anon_volumes)
 
 
 # --- down ----------------------------------------------------------------------------------

@@ -399,3 +399,38 @@ def test_build_on_up_and_rebuild(stack):
     out = stack.berth("up", "-d", "--build", check=False)
     assert out.returncode == 1 and "service 'app': build failed" in out.stderr
     assert "RUN: the command returned a non-zero code: 9" in out.stderr
+
+
+def test_anonymous_volumes_survive_a_recreate(stack):
+    """As in compose: the replacement mounts the old container's anonymous volumes (an
+    image's VOLUME and an unnamed `volumes:` entry); -V gives it new, empty ones."""
+    def write(version):
+        stack.write(f"""
+            services:
+              app:
+                build: {{context: ., dockerfile_inline: "FROM busybox\\nVOLUME /img\\n"}}
+                command: sleep 60
+                init: true
+                volumes: [/data]
+                environment: {{VERSION: "{version}"}}
+        """)
+
+    def read():
+        return stack.berth("exec", "-T", "app", "sh", "-c", "cat /data/f /img/f",
+                           check=False).stdout
+
+    write(1)
+    stack.berth("up", "-d")
+    stack.berth("exec", "-T", "app", "sh", "-c", "echo a > /data/f; echo b > /img/f")
+    first = stack.ps()["proj-app-1"]["ID"]
+    write(2)
+    stack.berth("up", "-d")
+    assert stack.ps()["proj-app-1"]["ID"] != first
+    assert read() == "a\nb\n"
+    write(3)
+    stack.berth("up", "-d", "-V")
+    assert read() == ""
+    stack.berth("down", "-v")  # the project's volumes go, even the /data one -V left behind
+    left = stack.berth("volume", "ls", "-q").stdout.split()
+    assert len(left) == 1  # the image's VOLUME that -V left, dangling as in docker
+    assert stack.berth("volume", "prune", "-f").stdout == f"Deleted: {left[0]}\n"
