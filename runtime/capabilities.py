@@ -65,9 +65,25 @@ def mask(caps: Iterable[str]) -> int:
 def container_caps(add: Iterable[str], drop: Iterable[str], privileged: bool,
                    device_filter: bool) -> list[str]:
     """final_set, minus MKNOD where no device cgroup stops it from reaching host disks
-    (cgroup v2 needs an eBPF device filter berth doesn't load) unless asked for by name."""
+    (cgroup v2 needs an eBPF device filter berth doesn't load) unless asked for by name,
+    and minus what berth does not hold itself."""
     caps = final_set(add, drop, privileged)
     asked = [normalize(c) for c in add]
     if not device_filter and not privileged and "MKNOD" in caps and "MKNOD" not in asked:
         caps.remove("MKNOD")
-    return caps
+    have = held()
+    return [c for c in caps if mask([c]) & have]
+
+
+def held() -> int:
+    """The capabilities berth itself may hand on (its permitted set): a container can't
+    get more, and asking the kernel for more fails the start (here, without SYS_RESOURCE,
+    every privileged container would)."""
+    try:
+        with open("/proc/self/status") as handle:
+            for line in handle:
+                if line.startswith("CapPrm:"):
+                    return int(line.split()[1], 16)
+    except OSError:
+        pass
+    return (1 << len(NAMES)) - 1

@@ -309,3 +309,15 @@ def test_restart_in_place(engine, busybox):
     engine.restart(container.id)  # a stopped container just starts
     assert engine.get(container.id).status == Status.RUNNING
     engine.stop(container.id, timeout=0)
+
+
+def test_privileged_gets_every_capability_berth_holds(engine, busybox):
+    """Not more: asking for a capability berth lacks (here SYS_RESOURCE) would fail the start."""
+    code, out, err = run(engine, busybox, ["sh", "-c", "grep CapEff /proc/self/status; "
+                                                       "grep -c kcore /proc/self/mountinfo; true"],
+                         privileged=True)
+    with open("/proc/self/status") as status:
+        held = next(line.split()[1] for line in status if line.startswith("CapPrm:"))
+    assert code == 0, err
+    assert out.splitlines()[0].split() == ["CapEff:", held]
+    assert out.splitlines()[1] == "0"  # nothing masked
