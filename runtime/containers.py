@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
 
-from . import cgroups, client, logs, netns, nsexec, ptys
+from . import cgroups, client, logs, netns, nsexec, ptys, seccomp
 from .capabilities import container_caps
 from .create import RunOptions, SpecError, anonymous_volume_targets, build_spec, merge_env
 from .errors import BerthError
@@ -405,7 +405,8 @@ class Containers:
                 spec.user if user is None else user, workdir or spec.working_dir, caps,
                 spec.no_new_privileges and not spec.privileged, spec.ulimits, spec.group_add,
                 stdio=stdio, tty_socket=child.fileno() if child else -1,
-                cgroup_procs=cgroups.for_container(container.id).procs_files())
+                cgroup_procs=cgroups.for_container(container.id).procs_files(),
+                syscall_filter=seccomp.for_container(caps, spec.privileged, spec.seccomp))
             if child:
                 child.close()
             master = ptys.recv_fd(parent) if parent else None

@@ -54,6 +54,8 @@ class RunOptions:
     ipc: str = "private"
     pid_mode: str = ""
     devices: list[list[str]] = field(default_factory=list)
+    seccomp: bool = True
+    no_new_privileges: bool = True
 
 
 def image_healthcheck(config: dict) -> Healthcheck | None:
@@ -101,7 +103,7 @@ def build_spec(image: Image, opts: RunOptions, name: str, cid: str) -> Container
         healthcheck=healthcheck)
     for key in ("mounts", "read_only", "privileged", "cap_add", "cap_drop", "group_add", "ulimits",
                 "resources", "restart", "init", "tty", "open_stdin", "auto_remove", "network",
-                "sysctls", "ipc", "pid_mode", "devices"):
+                "sysctls", "ipc", "pid_mode", "devices", "seccomp", "no_new_privileges"):
         setattr(spec, key, getattr(opts, key))
     if opts.shm_size:
         spec.shm_size = opts.shm_size

@@ -5,8 +5,9 @@ in the container's cgroup and network namespace. Everything it needs was importe
 before the fork: nothing is imported after pivot_root.
 
     rootfs.prepare -> hostname -> sysctls -> rootfs.pivot -> rootfs.finish -> user lookup
-    -> rlimits -> working dir -> wait for the go signal -> capabilities and user
-    -> no_new_privs -> exec (or, with init: true, fork the command and reap as PID 1)
+    -> rlimits -> working dir -> wait for the go signal -> bounding set -> seccomp filter
+    -> user and capabilities -> no_new_privs -> exec (or, with init: true, fork the
+    command and reap as PID 1)
 
 A failure is written to the sync pipe (the monitor reports it) and the process exits
 127 (not found), 126 (not executable) or 125 (anything else), as docker does.
@@ -21,7 +22,7 @@ import signal
 import socket
 import struct
 
-from . import ptys, rootfs, users
+from . import ptys, rootfs, seccomp, users
 from .capabilities import final_set, last_cap, mask
 from .spec import ContainerSpec
 from .syscalls import (PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, PR_CAPBSET_DROP,
@@ -100,8 +101,9 @@ def env_dict(env: list[str]) -> dict[str, str]:
 
 
 def drop_privileges(user: users.User, caps: list[str], no_new_privs: bool,
-                    sys: Syscalls = SYSCALLS) -> None:
-    """Bounding set first (needs CAP_SETPCAP), then ids, then the remaining sets."""
+                    syscall_filter: bytes | None = None, sys: Syscalls = SYSCALLS) -> None:
+    """Bounding set first (needs CAP_SETPCAP), then the syscall filter (while still
+    root, so no_new_privs is not needed for it), then ids, then the remaining sets."""
     keep = mask(caps)
     for number in range(last_cap() + 1):
         if not keep & (1 << number):
@@ -110,6 +112,8 @@ def drop_privileges(user: users.User, caps: list[str], no_new_privs: bool,
             except OSError as err:
                 if err.errno != errno.EINVAL:
                     raise
+    if syscall_filter:
+        seccomp.install(syscall_filter, sys)
     os.setgroups(list(user.groups))
     os.setresgid(user.gid, user.gid, user.gid)
     os.setresuid(user.uid, user.uid, user.uid)  # non-root: the kernel clears the other sets
@@ -189,6 +193,9 @@ def run(spec: ContainerSpec, layout: rootfs.Layout, sync_fd: int, gate_fd: int,
             # as docker does: any user may bind low ports in the container's own namespace
             sysctls.setdefault("net.ipv4.ip_unprivileged_port_start", "0")
         write_sysctls(sysctls)
+        caps = caps_allowed if caps_allowed is not None else final_set(
+            spec.cap_add, spec.cap_drop, spec.privileged)
+        syscall_filter = seccomp.for_container(caps, spec.privileged, spec.seccomp)
         rootfs.pivot(layout.rootfs)
         rootfs.finish(spec)
         user = users.resolve_in("/", spec.user, spec.group_add)
@@ -208,9 +215,8 @@ def run(spec: ContainerSpec, layout: rootfs.Layout, sync_fd: int, gate_fd: int,
         if os.read(gate_fd, 1) != b"g":
             os._exit(125)  # the monitor gave up before the start
         os.close(gate_fd)
-        caps = caps_allowed if caps_allowed is not None else final_set(
-            spec.cap_add, spec.cap_drop, spec.privileged)
-        drop_privileges(user, caps, spec.no_new_privileges and not spec.privileged)
+        drop_privileges(user, caps, spec.no_new_privileges and not spec.privileged,
+                        syscall_filter)
         _reset_signals()
         if spec.init:
             child = os.fork()

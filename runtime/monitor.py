@@ -24,7 +24,7 @@ import time
 import traceback
 from typing import Callable
 
-from . import cgroups, init, nsexec, ptys
+from . import cgroups, init, nsexec, ptys, seccomp
 from .network import setup as network_setup
 from .network.api import release_container
 from .capabilities import container_caps
@@ -113,6 +113,8 @@ class Monitor:
         self.cgroup = cgroups.for_container(cid)
         self.caps = container_caps(self.spec.cap_add, self.spec.cap_drop, self.spec.privileged,
                                    device_filter=not cgroups.is_v2())
+        self.syscall_filter = seccomp.for_container(self.caps, self.spec.privileged,
+                                                    self.spec.seccomp)  # for health checks
         self.ready_fd = ready_fd
         self.wait_attach = wait_attach
         self.sel = selectors.DefaultSelector()
@@ -538,7 +540,7 @@ class Monitor:
                 self.child, argv, init.env_dict(self.spec.env), self.spec.user,
                 self.spec.working_dir, self.caps, self.spec.no_new_privileges,
                 self.spec.ulimits, self.spec.group_add, stdio=(null, out_w, out_w),
-                cgroup_procs=self.cgroup.procs_files())
+                cgroup_procs=self.cgroup.procs_files(), syscall_filter=self.syscall_filter)
         finally:
             os.close(out_w)
             os.close(null)

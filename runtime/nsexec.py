@@ -26,7 +26,8 @@ def _same_namespace(pid: int, name: str) -> bool:
 def spawn(container_pid: int, argv: list[str], env: dict[str, str], user: str, cwd: str,
           caps: list[str], no_new_privs: bool = True, ulimits: dict | None = None,
           group_add: list[str] | None = None, stdio: tuple[int, int, int] | None = None,
-          tty_socket: int = -1, cgroup_procs: list[str] | None = None) -> tuple[int, int]:
+          tty_socket: int = -1, cgroup_procs: list[str] | None = None,
+          syscall_filter: bytes | None = None) -> tuple[int, int]:
     """Start `argv` in the container; return (relay pid, read end of the error pipe).
 
     The relay exits with the command's exit code; the pipe yields "CODE message" if the
@@ -55,7 +56,7 @@ def spawn(container_pid: int, argv: list[str], env: dict[str, str], user: str, c
         command = os.fork()
         if command == 0:
             _command(argv, env, user, cwd, caps, no_new_privs, ulimits or {}, group_add or [],
-                     tty_socket, err_w)
+                     tty_socket, err_w, syscall_filter)
         os.close(err_w)
         _relay(command)
     except BaseException as err:  # noqa: BLE001 - a forked child must never return
@@ -67,7 +68,7 @@ def spawn(container_pid: int, argv: list[str], env: dict[str, str], user: str, c
 
 
 def _command(argv, env, user_spec, cwd, caps, no_new_privs, ulimits, group_add, tty_socket,
-             err_w):
+             err_w, syscall_filter):
     try:
         os.setsid()
         user = users.resolve_in("/", user_spec, group_add)
@@ -85,7 +86,7 @@ def _command(argv, env, user_spec, cwd, caps, no_new_privs, ulimits, group_add, 
             os.chdir(cwd or "/")
         except OSError as err:
             raise StartError(f"cannot use working directory {cwd}: {err.strerror}", 126) from None
-        drop_privileges(user, caps, no_new_privs)
+        drop_privileges(user, caps, no_new_privs, syscall_filter)
         _reset_signals()
         _exec(argv, env)
     except StartError as err:

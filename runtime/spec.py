@@ -92,6 +92,7 @@ class ContainerSpec:
     cap_drop: list[str] = field(default_factory=list)
     group_add: list[str] = field(default_factory=list)
     no_new_privileges: bool = True
+    seccomp: bool = True  # docker's default syscall filter (runtime.seccomp); False: unconfined
     ulimits: dict[str, list[int]] = field(default_factory=dict)  # name -> [soft, hard]
     resources: Resources = field(default_factory=Resources)
     restart: str = "no"

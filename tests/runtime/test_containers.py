@@ -311,6 +311,32 @@ def test_restart_in_place(engine, busybox):
     engine.stop(container.id, timeout=0)
 
 
+def test_seccomp_filter_like_dockers_default(engine, busybox):
+    """A user namespace needs no capability, so only the filter stops `unshare -U`; with
+    SYS_ADMIN, privileged or seccomp unconfined it is allowed. Forks and threads still
+    work under the filter (clone without namespace flags)."""
+    code, out, err = run(engine, busybox, ["sh", "-c", "unshare -U true; echo $?; "
+                                                       "grep Seccomp: /proc/self/status; "
+                                                       "(echo forked) | cat"])
+    lines = out.splitlines()
+    assert lines[0] != "0" and "Operation not permitted" in err
+    assert lines[1].split() == ["Seccomp:", "2"] and lines[2] == "forked"
+    for options in ({"cap_add": ["SYS_ADMIN"]}, {"privileged": True}, {"seccomp": False}):
+        code, out, err = run(engine, busybox, ["sh", "-c", "unshare -U true"], **options)
+        assert code == 0, (options, err)
+    container = engine.create(busybox, RunOptions(command=["sleep", "60"], init=True))
+    engine.start(container.id)
+    try:  # exec'd processes get the container's filter too
+        null = os.open(os.devnull, os.O_RDWR)
+        relay, err_fd, _ = engine.exec_process(container.id, ["unshare", "-U", "true"],
+                                               stdio=(null, null, null))
+        os.close(null)
+        _, status = os.waitpid(relay, 0)
+        assert read_error(err_fd) is None and os.waitstatus_to_exitcode(status) != 0
+    finally:
+        engine.stop(container.id, timeout=0)
+
+
 def test_privileged_gets_every_capability_berth_holds(engine, busybox):
     """Not more: asking for a capability berth lacks (here SYS_RESOURCE) would fail the start."""
     code, out, err = run(engine, busybox, ["sh", "-c", "grep CapEff /proc/self/status; "
