@@ -7,6 +7,7 @@ import os
 from typing import Callable
 
 from runtime.create import RunOptions
+from runtime.securityopts import security_options
 from runtime.spec import Endpoint, Healthcheck, Mount, NetworkConfig, PortMapping, Resources
 
 from . import backend as labels_
@@ -157,6 +158,7 @@ def run_options(project: Project, svc: Service, number: int, name: str, labels: 
 
     network = _network(project, svc, container_of)
     healthcheck, no_healthcheck = _healthcheck(svc)
+    security = security_options(list(svc.security_opt))  # checked by compose.validate
     res = svc.resources
     return RunOptions(
         name=name, command=list(svc.command) if svc.command is not None else None,
@@ -176,7 +178,7 @@ def run_options(project: Project, svc: Service, number: int, name: str, labels: 
         sysctls={k: v or "" for k, v in svc.sysctls.items()}, shm_size=res.shm_size,
         ipc=_namespace_mode(svc.ipc, container_of) or "private",
         pid_mode=_namespace_mode(svc.pid, container_of) or "",
-        devices=[[d.source, d.target, d.permissions] for d in svc.devices])
+        devices=[[d.source, d.target, d.permissions] for d in svc.devices], **security)
 
 
 def _namespace_mode(value: str | None, container_of: Callable[[str], str]) -> str | None:

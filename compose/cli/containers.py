@@ -94,8 +94,10 @@ def parse_env(items: list[str]) -> list[str]:
 def run_options(api, *, name, env, volume, tmpfs, workdir, user, hostname, memory, cpus,
                 pids_limit, restart, init, entrypoint, command, interactive, tty, rm, label,
                 cap_add, cap_drop, privileged, read_only, ulimit, network, publish,
-                stop_signal, stop_timeout, network_alias=None, ip=None, dns=None, add_host=None):
+                stop_signal, stop_timeout, network_alias=None, ip=None, dns=None, add_host=None,
+                security_opt=None):
     from runtime.create import RunOptions
+    from runtime.securityopts import security_options
     from runtime.spec import Endpoint, NetworkConfig, Resources
     from runtime.units import parse_bytes
 
@@ -118,8 +120,8 @@ def run_options(api, *, name, env, volume, tmpfs, workdir, user, hostname, memor
         resources=Resources(memory=parse_bytes(memory) if memory else None, cpus=cpus,
                             pids=pids_limit),
         restart=restart, init=init, tty=tty, open_stdin=interactive, auto_remove=rm,
-        network=net,
-        stop_signal=stop_signal, stop_timeout=stop_timeout)
+        network=net, stop_signal=stop_signal, stop_timeout=stop_timeout,
+        **security_options(security_opt or []))
 
 
 def _create(image: str, opts, api):
@@ -160,7 +162,8 @@ def run(image: str = typer.Argument(...),
         network_alias: Optional[List[str]] = typer.Option(None, "--network-alias"),
         ip: Optional[str] = typer.Option(None, "--ip"),
         dns: Optional[List[str]] = typer.Option(None, "--dns"),
-        add_host: Optional[List[str]] = typer.Option(None, "--add-host")) -> None:
+        add_host: Optional[List[str]] = typer.Option(None, "--add-host"),
+        security_opt: Optional[List[str]] = typer.Option(None, "--security-opt")) -> None:
     """Create and start a container; without -d, stay attached until it exits."""
     api = engine()
     opts = run_options(api, **{k: v for k, v in locals().items() if k not in ("image", "detach", "api")})

@@ -147,6 +147,7 @@ def converge(ctx, services, *, no_deps=False, force_recreate=False, no_recreate=
                                  no_recreate=no_recreate, scale=scale or {},
                                  remove_orphans=remove_orphans))
         _check_external(project, be, selected)
+        _check_security(project, selected)
         _check_ports(project, plan)
         if plan.orphans and not remove_orphans:
             names = ", ".join(sorted({c.service for c in plan.orphans}))
@@ -189,6 +190,18 @@ def _check_ports(project, plan) -> None:
                     sock.close()
                 except Exception as err:  # noqa: BLE001 - NetworkError with the reason
                     raise ComposeError(f"service {service!r}: {err}") from None
+
+
+def _check_security(project, selected: list[str]) -> None:
+    """security_opt berth can't honour fails `up` before anything is created (`config`
+    shows it as written, as docker compose does)."""
+    from runtime.securityopts import SecurityOptError, security_options
+
+    for name in selected:
+        try:
+            security_options(list(project.services[name].security_opt))
+        except SecurityOptError as err:
+            raise ComposeError(f"service {name!r}: security_opt {err}") from None
 
 
 def _check_external(project, be, selected: list[str]) -> None:

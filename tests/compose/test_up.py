@@ -434,3 +434,30 @@ def test_anonymous_volumes_survive_a_recreate(stack):
     left = stack.berth("volume", "ls", "-q").stdout.split()
     assert len(left) == 1  # the image's VOLUME that -V left, dangling as in docker
     assert stack.berth("volume", "prune", "-f").stdout == f"Deleted: {left[0]}\n"
+
+
+def test_security_opt(stack):
+    stack.write("""
+        services:
+          confined:
+            image: busybox
+            command: sh -c 'unshare -U true'
+          unconfined:
+            image: busybox
+            command: sh -c 'unshare -U true'
+            security_opt: ["seccomp=unconfined", "no-new-privileges:true", "label=disable"]
+    """)
+    stack.berth("up", "-d", "--wait", check=False)
+    wait_for(lambda: all(c["State"] == "exited" for c in stack.ps().values()), timeout=20)
+    codes = {name: c["ExitCode"] for name, c in stack.ps().items()}
+    assert codes["proj-unconfined-1"] == 0 and codes["proj-confined-1"] != 0
+    stack.berth("down")
+    stack.write("""
+        services:
+          bad:
+            image: busybox
+            security_opt: ["seccomp=./profile.json"]
+    """)
+    out = stack.berth("up", "-d", check=False)
+    assert out.returncode == 1 and "service 'bad': security_opt 'seccomp=./profile.json'" in out.stderr
+    assert stack.ps() == {} and "proj_default" not in stack.berth("network", "ls").stdout
