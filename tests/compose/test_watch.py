@@ -144,7 +144,9 @@ def test_restarted_container_is_synced_again(project):
         (project.dir / "html" / "index.html").write_text("changed while stopped\n")
         time.sleep(0.5)
         project.berth("start")
+        # synced again once the monitor reports the start, though no file changed since
         wait_for(lambda: get(project.port) == "changed while stopped\n", timeout=10)
+        wait_for(lambda: "Service 'web' (re)started: synced 1 file(s) again" in watch.output)
     finally:
         watch.stop()
 

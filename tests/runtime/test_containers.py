@@ -281,7 +281,8 @@ def test_monitor_killed_leaves_a_dead_container_that_rm_cleans(engine, busybox):
     os.kill(state.monitor_pid, signal.SIGKILL)
     wait_for(lambda: engine.get(container.id).status == Status.DEAD)
     engine.remove(container.id, force=True)
-    wait_for(lambda: not os.path.exists(f"/proc/{state.pid}"))
+    wait_for(lambda: not os.path.exists(f"/proc/{state.pid}"))  # its processes died with it
+    assert container.id not in [c.id for c in engine.list()] and not container.dir.exists()
 
 
 def test_logs_tail_and_follow(engine, busybox):
