@@ -111,7 +111,7 @@ class Backend(Protocol):
     def pull(self, ref: str, platform: str | None, progress) -> str: ...
     def sync_files(self, cid: str, changes: list[tuple[str | None, str]]) -> bool: ...
     def exec_wait(self, cid: str, argv: list[str], user: str | None, workdir: str | None,
-                  env: list[str]) -> int: ...
+                  env: list[str], privileged: bool = False) -> int: ...
     def build(self, options, output) -> str: ...
 
 
@@ -293,7 +293,8 @@ class RuntimeBackend:
         return True
 
     def exec_wait(self, cid: str, argv: list[str], user: str | None, workdir: str | None,
-                  env: list[str]) -> int:
+                  env: list[str], privileged: bool = False) -> int:
+        """Run a command in the container to its end, output discarded; its exit code."""
         import os
 
         from runtime.nsexec import read_error
@@ -301,7 +302,8 @@ class RuntimeBackend:
         null = os.open(os.devnull, os.O_RDWR)
         try:
             relay, err_fd, _ = self.api.exec_process(cid, argv, user=user, workdir=workdir,
-                                                     env=env, stdio=(null, null, null))
+                                                     env=env, stdio=(null, null, null),
+                                                     privileged=privileged)
         finally:
             os.close(null)
         _, status = os.waitpid(relay, 0)

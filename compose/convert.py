@@ -12,6 +12,7 @@ from runtime.spec import Endpoint, Healthcheck, Mount, NetworkConfig, PortMappin
 
 from . import backend as labels_
 from .errors import ComposeError
+from .hooks import hook_labels
 from .model import Port, Project, Service
 
 # what changes the container itself; scale, build, dependencies and the like do not
@@ -49,6 +50,7 @@ def compose_labels(project: Project, svc: Service, number: int, hash_: str, imag
         labels_.CONFIG_FILES: ",".join(project.compose_files),
         labels_.WORKING_DIR: project.working_dir, labels_.DEPENDS_ON: deps,
         labels_.IMAGE: image_id, labels_.VERSION: labels_.BERTH_VERSION,
+        **hook_labels(svc),
     }
 
 

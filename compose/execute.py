@@ -18,6 +18,7 @@ from runtime.errors import BerthError
 from .backend import VOLUME, Backend, ContainerInfo, DependencyFailed, NETWORK, PROJECT, VERSION, BERTH_VERSION
 from .convert import compose_labels, config_hash, image_ref, run_options
 from .errors import ComposeError
+from .hooks import run_hooks
 from .model import Project
 from .progress import Progress
 from .reconcile import Action, UpPlan
@@ -128,8 +129,10 @@ class Executor:
             return info
         progress("Starting")
         backend.start(info.id)
+        info = backend.container(info.id)
+        run_hooks(backend, info, "post_start")
         progress("Started", done=True)
-        return backend.container(info.id)
+        return info
 
     def wait_for_dependencies(self, service: str, failed: dict[str, str]) -> None:
         svc = self.project.services[service]

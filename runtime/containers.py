@@ -388,25 +388,27 @@ class Containers:
 
     def exec_process(self, ref: str, argv: list[str], *, user: str | None = None,
                      workdir: str | None = None, env: list[str] = (), stdio=None,
-                     tty: bool = False) -> tuple[int, int, int]:
-        """Start `argv` in a running container (see runtime.nsexec).
+                     tty: bool = False, privileged: bool = False) -> tuple[int, int, int]:
+        """Start `argv` in a running container (see runtime.nsexec); `privileged` gives
+        it every capability and no seccomp filter, as `docker exec --privileged` does.
 
         Returns (relay pid, error fd, terminal master fd or -1 without `tty`)."""
         container = self.get(ref)
         if container.status != Status.RUNNING:
             raise ContainerError(f"container {container.name} is not running")
         spec = container.spec
-        caps = container_caps(spec.cap_add, spec.cap_drop, spec.privileged,
+        privileged = privileged or spec.privileged
+        caps = container_caps(spec.cap_add, spec.cap_drop, privileged,
                               device_filter=not cgroups.is_v2())
         parent, child = socket.socketpair() if tty else (None, None)
         try:
             relay, err_fd = nsexec.spawn(
                 container.state.pid, argv, env_dict(merge_env(spec.env, list(env))),
                 spec.user if user is None else user, workdir or spec.working_dir, caps,
-                spec.no_new_privileges and not spec.privileged, spec.ulimits, spec.group_add,
+                spec.no_new_privileges and not privileged, spec.ulimits, spec.group_add,
                 stdio=stdio, tty_socket=child.fileno() if child else -1,
                 cgroup_procs=cgroups.for_container(container.id).procs_files(),
-                syscall_filter=seccomp.for_container(caps, spec.privileged, spec.seccomp))
+                syscall_filter=seccomp.for_container(caps, privileged, spec.seccomp))
             if child:
                 child.close()
             master = ptys.recv_fd(parent) if parent else None

@@ -73,12 +73,23 @@ def _progress(title: str):
 
 
 def stop_all(be, containers: list[ContainerInfo], timeout: float | None, progress,
-             remove: bool = False, volumes: bool = False, project=None) -> None:
+             remove: bool = False, volumes: bool = False, project=None) -> list[str]:
+    """Stop (and remove) containers, dependents first, each after its pre_stop hooks;
+    the hooks that failed, for the caller to report once everything is done."""
+    from runtime.errors import BerthError
+
     from ..execute import run_parallel
+    from ..hooks import run_hooks
+
+    failed: list[str] = []
 
     def one(info: ContainerInfo) -> None:
         if info.running:
             progress.update("Container", info.name, "Stopping")
+            try:
+                run_hooks(be, info, "pre_stop")
+            except (BerthError, ComposeError) as err:  # stopped all the same, as asked
+                failed.append(f"service {info.service!r}: {err}")
             be.stop(info.id, timeout)
             progress.update("Container", info.name, "Stopped", done=not remove)
         if remove:
@@ -88,6 +99,12 @@ def stop_all(be, containers: list[ContainerInfo], timeout: float | None, progres
 
     for level in stop_order(containers, project):
         run_parallel(level, one)
+    return failed
+
+
+def hooks_failed(failed: list[str]) -> None:
+    if failed:
+        raise ComposeError("\n".join(failed))
 
 
 # --- up / create ---------------------------------------------------------------------------
@@ -302,8 +319,9 @@ def follow_up(project, be, services, since, *, timeout, abort, exit_code_from, a
         def run() -> None:
             progress = _progress("Stopping")
             try:
-                stop_all(be, containers_of(be, project.name, services), timeout, progress,
-                         project=project)
+                for line in stop_all(be, containers_of(be, project.name, services), timeout,
+                                     progress, project=project):
+                    printer.note(line)
             finally:
                 progress.close()
 
@@ -379,27 +397,28 @@ def down(ctx: typer.Context, services: Optional[List[str]] = typer.Argument(None
                   "for this project; --remove-orphans removes them.", file=sys.stderr)
     progress = _progress("Running")
     try:
-        stop_all(be, containers, timeout, progress, remove=True, volumes=volumes, project=project)
-        if services:
-            return
-        for net in be.networks(name):
-            progress.update("Network", net.name, "Removing")
-            try:
-                be.remove_network(net.name)
-                progress.update("Network", net.name, "Removed", done=True)
-            except Exception as err:  # noqa: BLE001 - still in use by an orphan
-                progress.update("Network", net.name, f"Error: {err}", failed=True)
-        if volumes:
-            for vol in be.volumes(name):
-                progress.update("Volume", vol.name, "Removing")
-                be.remove_volume(vol.name)
-                progress.update("Volume", vol.name, "Removed", done=True)
-        if rmi and project:
-            from ..images import remove_images
+        failed = stop_all(be, containers, timeout, progress, remove=True, volumes=volumes,
+                          project=project)
+        if not services:  # the whole project: its networks and volumes too
+            for net in be.networks(name):
+                progress.update("Network", net.name, "Removing")
+                try:
+                    be.remove_network(net.name)
+                    progress.update("Network", net.name, "Removed", done=True)
+                except Exception as err:  # noqa: BLE001 - still in use by an orphan
+                    progress.update("Network", net.name, f"Error: {err}", failed=True)
+            if volumes:
+                for vol in be.volumes(name):
+                    progress.update("Volume", vol.name, "Removing")
+                    be.remove_volume(vol.name)
+                    progress.update("Volume", vol.name, "Removed", done=True)
+            if rmi and project:
+                from ..images import remove_images
 
-            remove_images(project, be, rmi, progress)
+                remove_images(project, be, rmi, progress)
     finally:
         progress.close()
+    hooks_failed(failed)
 
 
 # --- inspection ----------------------------------------------------------------------------
@@ -552,7 +571,9 @@ def _lifecycle(ctx, services, fn, title: str) -> None:
 
 @app.command("start")
 def start(ctx: typer.Context, services: Optional[List[str]] = typer.Argument(None, metavar="[SERVICE...]")) -> None:
-    """Start existing containers, dependencies first."""
+    """Start existing containers, dependencies first, each followed by its post_start hooks."""
+    from ..hooks import run_hooks
+
     _, name = project_name(ctx)
     be = backend()
     progress = _progress("Running")
@@ -561,6 +582,11 @@ def start(ctx: typer.Context, services: Optional[List[str]] = typer.Argument(Non
             for info in level:
                 progress.update("Container", info.name, "Starting")
                 be.start(info.id)
+                try:
+                    if not info.running:  # started now, not before
+                        run_hooks(be, info, "post_start")
+                except ComposeError as err:
+                    raise ComposeError(f"service {info.service!r}: {err}") from None
                 progress.update("Container", info.name, "Started", done=True)
     finally:
         progress.close()
@@ -574,9 +600,10 @@ def stop(ctx: typer.Context, services: Optional[List[str]] = typer.Argument(None
     be = backend()
     progress = _progress("Stopping")
     try:
-        stop_all(be, containers_of(be, name, services), timeout, progress)
+        failed = stop_all(be, containers_of(be, name, services), timeout, progress)
     finally:
         progress.close()
+    hooks_failed(failed)
 
 
 @app.command("restart")
@@ -616,10 +643,11 @@ def rm(ctx: typer.Context, services: Optional[List[str]] = typer.Argument(None, 
     _, name = project_name(ctx)
     be = backend()
     listed = containers_of(be, name, services)
+    failed: list[str] = []
     if stop_first:
         progress = _progress("Stopping")
         try:
-            stop_all(be, listed, None, progress)
+            failed = stop_all(be, listed, None, progress)
         finally:
             progress.close()
         listed = containers_of(be, name, services)
@@ -628,6 +656,7 @@ def rm(ctx: typer.Context, services: Optional[List[str]] = typer.Argument(None, 
             continue
         be.remove(info.id, volumes=volumes)
         typer.echo(f"Removed {info.name}", err=True)
+    hooks_failed(failed)
 
 
 @app.command("pause")
@@ -685,10 +714,12 @@ def exec_(ctx: typer.Context, service: str = typer.Argument(...),
     if detach:
         null = os.open(os.devnull, os.O_RDWR)
         be.api.exec_process(info.id, list(command), user=user, workdir=workdir,
-                            env=parse_env(env or []), stdio=(null, null, null))
+                            env=parse_env(env or []), stdio=(null, null, null),
+                            privileged=privileged)
         return
     raise typer.Exit(exec_in(be.api, info.id, list(command), user=user, workdir=workdir,
-                             env=parse_env(env or []), interactive=True, tty=tty))
+                             env=parse_env(env or []), interactive=True, tty=tty,
+                             privileged=privileged))
 
 
 @app.command("run", context_settings={"allow_interspersed_args": False})

@@ -76,16 +76,17 @@ def attach(attachment, stdin: bool, tty: bool) -> int:
 
 
 def exec_in(api, ref: str, argv: list[str], *, user: str | None, workdir: str | None,
-            env: list[str], interactive: bool, tty: bool) -> int:
+            env: list[str], interactive: bool, tty: bool, privileged: bool = False) -> int:
     """Run a command in a running container with this terminal; its exit code."""
     if not tty:
         stdin = 0 if interactive else os.open(os.devnull, os.O_RDONLY)
         relay, err_fd, _ = api.exec_process(ref, argv, user=user, workdir=workdir, env=env,
-                                            stdio=(stdin, 1, 2))
+                                            stdio=(stdin, 1, 2), privileged=privileged)
         return _wait_relay(relay, err_fd)
     null = os.open(os.devnull, os.O_RDWR)
     relay, err_fd, master = api.exec_process(ref, argv, user=user, workdir=workdir, env=env,
-                                             stdio=(null, null, null), tty=True)
+                                             stdio=(null, null, null), tty=True,
+                                             privileged=privileged)
     os.close(null)
     if master < 0:
         return _wait_relay(relay, err_fd)

@@ -461,3 +461,47 @@ def test_security_opt(stack):
     out = stack.berth("up", "-d", check=False)
     assert out.returncode == 1 and "service 'bad': security_opt 'seccomp=./profile.json'" in out.stderr
     assert stack.ps() == {} and "proj_default" not in stack.berth("network", "ls").stdout
+
+
+def test_lifecycle_hooks(stack):
+    """post_start runs once the container started (here as root, for a non-root service);
+    pre_stop runs before stop and down; a failing hook fails the command, saying which."""
+    stack.write("""
+        services:
+          app:
+            image: busybox
+            user: nobody
+            command: sh -c 'trap "exit 0" TERM; while true; do sleep 0.1; done'
+            volumes: [data:/data]
+            post_start:
+              - command: chown nobody /data
+                user: root
+              - command: sh -c 'echo started by $$(id -u) $$GREETING >> /data/log'
+                environment: {GREETING: hello}
+            pre_stop:
+              - command: sh -c 'echo stopping >> /data/log'
+        volumes:
+          data: {}
+    """)
+    stack.berth("up", "-d")
+    log = lambda: stack.berth("exec", "-T", "app", "cat", "/data/log").stdout  # noqa: E731
+    assert log() == "started by 65534 hello\n"
+    stack.berth("stop")
+    stack.berth("start")
+    assert log() == "started by 65534 hello\nstopping\nstarted by 65534 hello\n"
+    stack.berth("start")  # already running: no hooks
+    assert log().count("started") == 2
+    stack.write("""
+        services:
+          app:
+            image: busybox
+            command: sleep 60
+            init: true
+            post_start: [{command: sh -c 'exit 3'}]
+            pre_stop: [{command: /nope}]
+    """)
+    out = stack.berth("up", "-d", check=False)
+    assert out.returncode == 1 and "service 'app': post_start[0] hook exited with status 3" in out.stderr
+    out = stack.berth("down", check=False)
+    assert out.returncode == 1 and "service 'app': pre_stop[0] hook exited with status 127" in out.stderr
+    assert stack.ps() == {}  # stopped and removed all the same
