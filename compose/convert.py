@@ -180,7 +180,8 @@ def run_options(project: Project, svc: Service, number: int, name: str, labels: 
         sysctls={k: v or "" for k, v in svc.sysctls.items()}, shm_size=res.shm_size,
         ipc=_namespace_mode(svc.ipc, container_of) or "private",
         pid_mode=_namespace_mode(svc.pid, container_of) or "",
-        devices=[[d.source, d.target, d.permissions] for d in svc.devices], **security)
+        devices=[[d.source, d.target, d.permissions] for d in svc.devices],
+        log_max_size=svc.logging.max_size, log_max_files=svc.logging.max_files, **security)
 
 
 def _namespace_mode(value: str | None, container_of: Callable[[str], str]) -> str | None:

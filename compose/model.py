@@ -98,6 +98,15 @@ class Resources:
 
 
 @dataclass(frozen=True, slots=True)
+class Logging:
+    """berth keeps every container's output as JSON lines (docker's json-file); these
+    bound it: rotate at `max_size` bytes, keep `max_files` files (0: unbounded)."""
+    driver: str = "json-file"
+    max_size: int = 0
+    max_files: int = 1
+
+
+@dataclass(frozen=True, slots=True)
 class Hook:
     command: tuple[str, ...]
     user: str | None = None
@@ -185,6 +194,7 @@ class Service:
     secrets: tuple[FileGrant, ...] = ()
     configs: tuple[FileGrant, ...] = ()
     security_opt: tuple[str, ...] = ()
+    logging: Logging = field(default_factory=Logging)
     devices: tuple[Device, ...] = ()
     group_add: tuple[str, ...] = ()
     attach: bool = True

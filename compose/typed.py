@@ -8,7 +8,7 @@ from typing import Any, Callable, Mapping
 
 from .errors import ComposeError
 from .model import (Build, Dependency, Device, FileGrant, FileObject, Healthcheck, Hook,
-                    IpamConfig, Mount, Network, Port, Project, Resources, Service,
+                    IpamConfig, Logging, Mount, Network, Port, Project, Resources, Service,
                     ServiceNetwork, Ulimit, Volume, WatchRule)
 from runtime.units import parse_bytes, parse_duration
 
@@ -104,6 +104,20 @@ def _build(entry: dict | None, path: tuple) -> Build | None:
                  pull=_bool(entry.get("pull", False)),
                  additional_contexts=dict(entry.get("additional_contexts", {})),
                  platforms=_strs(entry.get("platforms")))
+
+
+def _logging(entry: dict, path: tuple) -> Logging:
+    """json-file and local (docker's defaults for local: 20m, 5 files) rotate as docker
+    does; other drivers keep berth's JSON log, unbounded."""
+    driver = entry.get("driver") or "json-file"
+    options = entry.get("options") or {}
+    default_size, default_files = ("20m", "5") if driver == "local" else (None, "1")
+    size = _bytes(options.get("max-size", default_size), path + ("options", "max-size"))
+    files = options.get("max-file", default_files)
+    if not str(files).isdigit() or int(files) < 1:
+        raise ComposeError(f"invalid max-file {files!r}: expected a number from 1",
+                           path=path + ("options", "max-file"))
+    return Logging(driver=driver, max_size=size or 0, max_files=int(files))
 
 
 def _hook(entry: dict, path: tuple) -> Hook:
@@ -213,6 +227,7 @@ def service(name: str, svc: dict) -> Service:
         secrets=_grants(svc.get("secrets"), "/run/secrets", path + ("secrets",)),
         configs=_grants(svc.get("configs"), None, path + ("configs",)),
         security_opt=_strs(svc.get("security_opt")),
+        logging=_logging(svc.get("logging") or {}, path + ("logging",)),
         devices=tuple(Device(source=d["source"], target=d.get("target", d["source"]),
                              permissions=d.get("permissions", "rwm"))
                       for d in svc.get("devices", ())),

@@ -56,6 +56,8 @@ class RunOptions:
     devices: list[list[str]] = field(default_factory=list)
     seccomp: bool = True
     no_new_privileges: bool = True
+    log_max_size: int = 0
+    log_max_files: int = 1
 
 
 def image_healthcheck(config: dict) -> Healthcheck | None:
@@ -103,7 +105,8 @@ def build_spec(image: Image, opts: RunOptions, name: str, cid: str) -> Container
         healthcheck=healthcheck)
     for key in ("mounts", "read_only", "privileged", "cap_add", "cap_drop", "group_add", "ulimits",
                 "resources", "restart", "init", "tty", "open_stdin", "auto_remove", "network",
-                "sysctls", "ipc", "pid_mode", "devices", "seccomp", "no_new_privileges"):
+                "sysctls", "ipc", "pid_mode", "devices", "seccomp", "no_new_privileges",
+                "log_max_size", "log_max_files"):
         setattr(spec, key, getattr(opts, key))
     if opts.shm_size:
         spec.shm_size = opts.shm_size

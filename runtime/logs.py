@@ -36,6 +36,16 @@ def _parse(raw: bytes) -> LogLine | None:
         return None
 
 
+def rotated(path: Path) -> list[Path]:
+    """The log's files, oldest first: path.N ... path.1 (rotated away), then path."""
+    older = []
+    n = 1
+    while (candidate := path.with_name(f"{path.name}.{n}")).exists():
+        older.append(candidate)
+        n += 1
+    return older[::-1] + [path]
+
+
 def _tail_lines(path: Path, count: int) -> tuple[list[bytes], int]:
     """The last `count` lines of the file and the offset after them."""
     with open(path, "rb") as handle:
@@ -56,18 +66,31 @@ def _tail_lines(path: Path, count: int) -> tuple[list[bytes], int]:
 def read(path: Path, tail: int | None = None, since: float | None = None,
          follow: bool = False, running: Callable[[], bool] = lambda: False,
          poll: float = 0.02) -> Iterator[LogLine]:
-    """Log lines oldest first; with `follow`, keep yielding while `running()` is true."""
+    """Log lines oldest first, across rotated files; with `follow`, keep yielding while
+    `running()` is true, moving on to the new file when the monitor rotates the log."""
+    def wanted(raw: bytes) -> LogLine | None:
+        line = _parse(raw) if raw else None
+        return line if line and (since is None or line.timestamp >= since) else None
+
     if not path.exists():
         return
+    files = rotated(path)
     if tail is not None and tail >= 0:
         raws, offset = _tail_lines(path, tail)
+        for older in reversed(files[:-1]):
+            if len(raws) >= tail:
+                break
+            raws = _tail_lines(older, tail - len(raws))[0] + raws
     else:
         raws, offset = [], 0
+        for older in files[:-1]:
+            with open(older, "rb") as handle:
+                raws += handle.read().split(b"\n")
     for raw in raws:
-        line = _parse(raw)
-        if line and (since is None or line.timestamp >= since):
+        if line := wanted(raw):
             yield line
-    with open(path, "rb") as handle:
+    handle = open(path, "rb")
+    try:
         handle.seek(offset)
         pending = b""
         while True:
@@ -76,18 +99,49 @@ def read(path: Path, tail: int | None = None, since: float | None = None,
                 pending += chunk
                 *complete, pending = pending.split(b"\n")
                 for raw in complete:
-                    line = _parse(raw)
-                    if line and (since is None or line.timestamp >= since):
+                    if line := wanted(raw):
                         yield line
                 continue
             if not follow:
                 return
+            if _replaced(path, handle):  # rotated: finish this file, go on in the next one
+                *complete, pending = (pending + handle.read()).split(b"\n")
+                for raw in complete:
+                    if line := wanted(raw):
+                        yield line
+                following = _next_file(path, handle)
+                handle.close()
+                handle = open(following, "rb")
+                continue
             if not running():
                 # one last read: the monitor may have written its final lines
-                rest = handle.read()
-                for raw in (pending + rest).split(b"\n"):
-                    line = _parse(raw) if raw else None
-                    if line and (since is None or line.timestamp >= since):
+                for raw in (pending + handle.read()).split(b"\n"):
+                    if line := wanted(raw):
                         yield line
                 return
             time.sleep(poll)
+    finally:
+        handle.close()
+
+
+def _next_file(path: Path, handle) -> Path:
+    """The file written after the one open in `handle` (the log itself when that one was
+    emptied, or dropped meanwhile)."""
+    inode = os.fstat(handle.fileno()).st_ino
+    files = rotated(path)
+    for index, candidate in enumerate(files[:-1]):
+        try:
+            if os.stat(candidate).st_ino == inode:
+                return files[index + 1]
+        except FileNotFoundError:
+            continue
+    return path
+
+
+def _replaced(path: Path, handle) -> bool:
+    """The monitor rotated the log: a new file at `path`, or this one emptied."""
+    try:
+        return (os.stat(path).st_ino != os.fstat(handle.fileno()).st_ino
+                or os.fstat(handle.fileno()).st_size < handle.tell())
+    except FileNotFoundError:
+        return False

@@ -147,6 +147,7 @@ class Monitor:
         self.restart_timer: int | None = None
         self.port_sockets: list[socket.socket] = []  # held: they reserve the published ports
         self.log_file = open(self.cdir / "container.log", "ab", buffering=0)
+        self.log_size = os.fstat(self.log_file.fileno()).st_size
 
     # --- timers ------------------------------------------------------------------------
 
@@ -176,7 +177,23 @@ class Monitor:
     def write_log(self, kind: int, line: bytes) -> None:
         record = {"log": line.decode("utf-8", "replace"), "stream": _STREAMS[kind],
                   "time": log_time()}
-        self.log_file.write(json.dumps(record, ensure_ascii=False).encode() + b"\n")
+        data = json.dumps(record, ensure_ascii=False).encode() + b"\n"
+        self.log_file.write(data)
+        self.log_size += len(data)
+        if self.spec.log_max_size and self.log_size >= self.spec.log_max_size:
+            self.rotate_log()
+
+    def rotate_log(self) -> None:
+        """As docker's json-file: container.log -> .1 -> .2 ..., the oldest dropped; with
+        one file, it starts again empty (runtime.logs readers follow either way)."""
+        self.log_file.close()
+        path = self.cdir / "container.log"
+        for n in range(self.spec.log_max_files - 1, 0, -1):
+            older = path.with_name(f"container.log.{n - 1}") if n > 1 else path
+            if older.exists():
+                os.rename(older, path.with_name(f"container.log.{n}"))
+        self.log_file = open(path, "wb", buffering=0)
+        self.log_size = 0
 
     def output(self, kind: int, data: bytes) -> None:
         for client in list(self.clients.values()):

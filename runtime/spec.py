@@ -93,6 +93,8 @@ class ContainerSpec:
     group_add: list[str] = field(default_factory=list)
     no_new_privileges: bool = True
     seccomp: bool = True  # docker's default syscall filter (runtime.seccomp); False: unconfined
+    log_max_size: int = 0  # rotate container.log at this many bytes (0: never)
+    log_max_files: int = 1  # container.log and the rotated container.log.N kept
     ulimits: dict[str, list[int]] = field(default_factory=dict)  # name -> [soft, hard]
     resources: Resources = field(default_factory=Resources)
     restart: str = "no"

@@ -95,7 +95,7 @@ def run_options(api, *, name, env, volume, tmpfs, workdir, user, hostname, memor
                 pids_limit, restart, init, entrypoint, command, interactive, tty, rm, label,
                 cap_add, cap_drop, privileged, read_only, ulimit, network, publish,
                 stop_signal, stop_timeout, network_alias=None, ip=None, dns=None, add_host=None,
-                security_opt=None):
+                security_opt=None, log_opt=None):
     from runtime.create import RunOptions
     from runtime.securityopts import security_options
     from runtime.spec import Endpoint, NetworkConfig, Resources
@@ -121,7 +121,27 @@ def run_options(api, *, name, env, volume, tmpfs, workdir, user, hostname, memor
                             pids=pids_limit),
         restart=restart, init=init, tty=tty, open_stdin=interactive, auto_remove=rm,
         network=net, stop_signal=stop_signal, stop_timeout=stop_timeout,
-        **security_options(security_opt or []))
+        **security_options(security_opt or []), **_log_options(log_opt or []))
+
+
+def _log_options(opts: list[str]) -> dict[str, int]:
+    """--log-opt max-size=10m --log-opt max-file=3, as docker's json-file takes them."""
+    from runtime.units import parse_bytes
+
+    out = {}
+    for opt in opts:
+        key, _, value = opt.partition("=")
+        try:
+            if key == "max-size":
+                out["log_max_size"] = parse_bytes(value)
+            elif key == "max-file" and int(value) >= 1:
+                out["log_max_files"] = int(value)
+            else:
+                raise ValueError
+        except ValueError:
+            raise typer.BadParameter(f"{opt!r}: expected max-size=SIZE or max-file=N",
+                                     param_hint="--log-opt") from None
+    return out
 
 
 def _create(image: str, opts, api):
@@ -163,7 +183,8 @@ def run(image: str = typer.Argument(...),
         ip: Optional[str] = typer.Option(None, "--ip"),
         dns: Optional[List[str]] = typer.Option(None, "--dns"),
         add_host: Optional[List[str]] = typer.Option(None, "--add-host"),
-        security_opt: Optional[List[str]] = typer.Option(None, "--security-opt")) -> None:
+        security_opt: Optional[List[str]] = typer.Option(None, "--security-opt"),
+        log_opt: Optional[List[str]] = typer.Option(None, "--log-opt")) -> None:
     """Create and start a container; without -d, stay attached until it exits."""
     api = engine()
     opts = run_options(api, **{k: v for k, v in locals().items() if k not in ("image", "detach", "api")})

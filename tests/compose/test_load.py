@@ -5,6 +5,7 @@ import pytest
 
 from compose.errors import ComposeError
 from compose.load import LoadOptions, load_project
+from compose.model import Logging
 
 
 def write(path, text):
@@ -301,3 +302,19 @@ def test_typed_model_values(tmp_path):
     assert web.ulimits["nofile"].hard == 20
     assert web.secrets[0].target == "/run/secrets/s"
     assert web.user == "1000"
+
+
+def test_logging_options(tmp_path):
+    write(tmp_path / "compose.yaml", """
+        services:
+          a: {image: x, logging: {driver: json-file, options: {max-size: 10m, max-file: "3"}}}
+          b: {image: x, logging: {driver: local}}
+          c: {image: x}
+    """)
+    project = load(tmp_path)
+    assert project.services["a"].logging == Logging("json-file", 10 << 20, 3)
+    assert project.services["b"].logging == Logging("local", 20 << 20, 5)
+    assert project.services["c"].logging == Logging()
+    write(tmp_path / "compose.yaml", "services: {a: {image: x, logging: {options: {max-file: '0'}}}}")
+    with pytest.raises(ComposeError, match="max-file"):
+        load(tmp_path)
