@@ -173,7 +173,9 @@ def run_options(project: Project, svc: Service, number: int, name: str, labels: 
         cap_add=list(svc.cap_add), cap_drop=list(svc.cap_drop), group_add=list(svc.group_add),
         ulimits={k: [u.soft, u.hard] for k, u in svc.ulimits.items()},
         resources=Resources(memory=res.memory, memory_swap=res.memswap, cpus=res.cpus,
-                            cpu_shares=res.cpu_shares, pids=res.pids),
+                            cpu_shares=res.cpu_shares, pids=res.pids,
+                            memory_reservation=res.memory_reservation, cpuset=res.cpuset,
+                            swappiness=res.swappiness),
         restart=svc.restart, stop_signal=svc.stop_signal, stop_timeout=svc.stop_grace_period,
         init=svc.init, tty=svc.tty, open_stdin=svc.stdin_open, healthcheck=healthcheck,
         no_healthcheck=no_healthcheck, network=network,
@@ -181,7 +183,8 @@ def run_options(project: Project, svc: Service, number: int, name: str, labels: 
         ipc=_namespace_mode(svc.ipc, container_of) or "private",
         pid_mode=_namespace_mode(svc.pid, container_of) or "",
         devices=[[d.source, d.target, d.permissions] for d in svc.devices],
-        log_max_size=svc.logging.max_size, log_max_files=svc.logging.max_files, **security)
+        log_max_size=svc.logging.max_size, log_max_files=svc.logging.max_files,
+        uts=svc.uts or "", oom_score_adj=svc.oom_score_adj, **security)
 
 
 def _namespace_mode(value: str | None, container_of: Callable[[str], str]) -> str | None:

@@ -95,6 +95,8 @@ class Resources:
     cpu_shares: int | None = None
     pids: int | None = None
     shm_size: int | None = None
+    cpuset: str | None = None
+    swappiness: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -186,6 +188,8 @@ class Service:
     profiles: tuple[str, ...] = ()
     ipc: str | None = None
     pid: str | None = None
+    uts: str | None = None
+    oom_score_adj: int | None = None
     sysctls: Mapping[str, str | None] = field(default_factory=dict)
     stdin_open: bool = False
     tty: bool = False

@@ -133,16 +133,23 @@ def _resources(svc: dict, path: tuple) -> Resources:
     lpath = path + ("deploy", "resources", "limits")
     memory = _bytes(limits.get("memory"), lpath + ("memory",))
     cpus = _float(limits.get("cpus"), lpath + ("cpus",))
+    if cpus is None:
+        cpus = _float(svc.get("cpus"), path + ("cpus",))
+    quota = _int(svc.get("cpu_quota"), path + ("cpu_quota",))
+    if cpus is None and quota and quota > 0:  # docker's older form of cpus
+        cpus = quota / (_int(svc.get("cpu_period"), path + ("cpu_period",)) or 100000)
     pids = _int(limits.get("pids"), lpath + ("pids",))
     return Resources(
         memory=memory if memory is not None else _bytes(svc.get("mem_limit"), path + ("mem_limit",)),
         memory_reservation=_bytes(svc.get("mem_reservation", reservations.get("memory")),
                                   path + ("mem_reservation",)),
         memswap=_bytes(svc.get("memswap_limit"), path + ("memswap_limit",)),
-        cpus=cpus if cpus is not None else _float(svc.get("cpus"), path + ("cpus",)),
+        cpus=cpus,
         cpu_shares=_int(svc.get("cpu_shares"), path + ("cpu_shares",)),
         pids=pids if pids is not None else _int(svc.get("pids_limit"), path + ("pids_limit",)),
-        shm_size=_bytes(svc.get("shm_size"), path + ("shm_size",)))
+        shm_size=_bytes(svc.get("shm_size"), path + ("shm_size",)),
+        cpuset=str(svc["cpuset"]) if svc.get("cpuset") is not None else None,
+        swappiness=_int(svc.get("mem_swappiness"), path + ("mem_swappiness",)))
 
 
 def _grants(entries: list, default_dir: str | None, path: tuple) -> tuple[FileGrant, ...]:
@@ -221,6 +228,7 @@ def service(name: str, svc: dict) -> Service:
         dns=_strs(svc.get("dns")), dns_search=_strs(svc.get("dns_search")),
         dns_opt=_strs(svc.get("dns_opt")), container_name=svc.get("container_name"),
         profiles=_strs(svc.get("profiles")), ipc=svc.get("ipc"), pid=svc.get("pid"),
+        uts=svc.get("uts"), oom_score_adj=_int(svc.get("oom_score_adj"), path + ("oom_score_adj",)),
         sysctls=dict(svc.get("sysctls", {})), stdin_open=_bool(svc.get("stdin_open", False)),
         tty=_bool(svc.get("tty", False)), platform=svc.get("platform"),
         pull_policy=svc.get("pull_policy"),

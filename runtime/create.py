@@ -58,6 +58,8 @@ class RunOptions:
     no_new_privileges: bool = True
     log_max_size: int = 0
     log_max_files: int = 1
+    uts: str = ""
+    oom_score_adj: int | None = None
 
 
 def image_healthcheck(config: dict) -> Healthcheck | None:
@@ -98,7 +100,8 @@ def build_spec(image: Image, opts: RunOptions, name: str, cid: str) -> Container
         args=args, env=merge_env(cfg.get("Env") or [], opts.env),
         working_dir=opts.working_dir or cfg.get("WorkingDir") or "/",
         user=opts.user if opts.user is not None else (cfg.get("User") or ""),
-        hostname=opts.hostname or cid[:12], domainname=opts.domainname,
+        hostname="" if opts.uts == "host" else (opts.hostname or cid[:12]),
+        domainname=opts.domainname,
         labels={**(cfg.get("Labels") or {}), **opts.labels},
         stop_signal=opts.stop_signal or cfg.get("StopSignal") or "SIGTERM",
         stop_timeout=10.0 if opts.stop_timeout is None else opts.stop_timeout,
@@ -106,7 +109,7 @@ def build_spec(image: Image, opts: RunOptions, name: str, cid: str) -> Container
     for key in ("mounts", "read_only", "privileged", "cap_add", "cap_drop", "group_add", "ulimits",
                 "resources", "restart", "init", "tty", "open_stdin", "auto_remove", "network",
                 "sysctls", "ipc", "pid_mode", "devices", "seccomp", "no_new_privileges",
-                "log_max_size", "log_max_files"):
+                "log_max_size", "log_max_files", "uts", "oom_score_adj"):
         setattr(spec, key, getattr(opts, key))
     if opts.shm_size:
         spec.shm_size = opts.shm_size

@@ -127,6 +127,17 @@ def drop_privileges(user: users.User, caps: list[str], no_new_privs: bool,
         sys.prctl(PR_SET_NO_NEW_PRIVS, 1)
 
 
+def set_oom_score_adj(value: int) -> None:
+    """Raising the score always works; lowering it below the current value needs
+    CAP_SYS_RESOURCE, which some hosts don't give (this one): then it stays as it is,
+    rather than the container failing to start."""
+    try:
+        with open("/proc/self/oom_score_adj", "w") as handle:
+            handle.write(str(value))
+    except PermissionError:
+        pass
+
+
 def _reset_signals() -> None:
     for sig in (signal.SIGPIPE, signal.SIGXFSZ, signal.SIGINT, signal.SIGTERM, signal.SIGHUP,
                 signal.SIGQUIT, signal.SIGCHLD):
@@ -183,6 +194,8 @@ def run(spec: ContainerSpec, layout: rootfs.Layout, sync_fd: int, gate_fd: int,
         os.setsid()
         if spec.network.mode != "host":
             loopback_up()
+        if spec.oom_score_adj is not None:
+            set_oom_score_adj(spec.oom_score_adj)
         rootfs.prepare(spec, layout)
         if spec.hostname:
             SYSCALLS.sethostname(spec.hostname)

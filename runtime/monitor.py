@@ -304,7 +304,7 @@ class Monitor:
                 os.dup2(fd, target, inheritable=True)
             self.cgroup.add(os.getpid())
             spec = self.spec
-            flags = CLONE_NEWNS | CLONE_NEWUTS
+            flags = CLONE_NEWNS | (0 if spec.uts == "host" else CLONE_NEWUTS)
             if spec.network.mode != "host":
                 path = str(self.paths.netns / self.cid)
                 if spec.network.mode.startswith("container:"):
@@ -764,13 +764,14 @@ class Monitor:
         self.listen()
         try:
             self.port_sockets = network_setup.prepare(self.paths, self.cid, self.spec)
+            self.cgroup.create(self.spec.resources)
         except Exception as err:  # noqa: BLE001 - a clear start error, and nothing kept
             release_network(self.paths, self.cid, self.spec)
+            self.cgroup.destroy()
             self.set_state(status=Status.EXITED, exit_code=125, error=str(err))
             self.ready({"ok": False, "error": str(err), "exit_code": 125})
             self.shutdown()
             return
-        self.cgroup.create(self.spec.resources)
         self.launch()
         if self.wait_attach:
             # the caller attaches next; start errors then come through the attachment

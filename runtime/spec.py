@@ -41,6 +41,9 @@ class Resources:
     cpus: float | None = None
     cpu_shares: int | None = None
     pids: int | None = None
+    memory_reservation: int | None = None  # a soft limit, reclaimed first under pressure
+    cpuset: str | None = None  # the CPUs it may run on, e.g. "0-1,3"
+    swappiness: int | None = None  # cgroup v1 only
 
 
 @dataclass
@@ -110,6 +113,8 @@ class ContainerSpec:
     shm_size: int = 64 << 20
     ipc: str = "private"  # private, shareable, host, container:<id>
     pid_mode: str = ""  # "", host, container:<id>
+    uts: str = ""  # "" (its own hostname) or host
+    oom_score_adj: int | None = None
     devices: list[list[str]] = field(default_factory=list)  # [host path, container path, perms]
 
     def to_dict(self) -> dict[str, Any]:

@@ -7,7 +7,7 @@ import time
 
 from ..spec import Resources
 
-CONTROLLERS = ("memory", "cpu", "cpuacct", "pids", "freezer", "devices")
+CONTROLLERS = ("memory", "cpu", "cpuacct", "pids", "freezer", "devices", "cpuset")
 
 # the devices a container may use: docker's default allow list
 DEVICE_RULES = (
@@ -44,7 +44,12 @@ def _read(path: str) -> str:
 
 class V1:
     def __init__(self, name: str, hierarchies: dict[str, str]) -> None:
-        self.dirs = {ctrl: os.path.join(root, name) for ctrl, root in hierarchies.items()}
+        # cpuset only for containers that ask for one: a new cpuset cgroup must be filled in
+        # (cpus, mems) before it takes a process, which costs every other start for nothing
+        self.dirs = {ctrl: os.path.join(root, name) for ctrl, root in hierarchies.items()
+                     if ctrl != "cpuset" or os.path.isdir(os.path.join(root, name))}
+        self.cpuset_dir = (os.path.join(hierarchies["cpuset"], name)
+                           if "cpuset" in hierarchies else None)
 
     def _file(self, ctrl: str, name: str) -> str | None:
         directory = self.dirs.get(ctrl)
@@ -76,6 +81,21 @@ class V1:
             self._set("cpu", "cpu.shares", str(resources.cpu_shares))
         if resources.pids:
             self._set("pids", "pids.max", str(resources.pids))
+        if resources.memory_reservation:
+            self._set("memory", "memory.soft_limit_in_bytes", str(resources.memory_reservation))
+        if resources.swappiness is not None:
+            self._set("memory", "memory.swappiness", str(resources.swappiness))
+        if resources.cpuset and self.cpuset_dir:
+            os.makedirs(self.cpuset_dir, exist_ok=True)
+            self.dirs["cpuset"] = self.cpuset_dir
+            parent = os.path.dirname(self.cpuset_dir)
+            self._set("cpuset", "cpuset.mems", _read(os.path.join(parent, "cpuset.mems")).strip())
+            try:
+                self._set("cpuset", "cpuset.cpus", resources.cpuset)
+            except OSError as err:
+                have = _read(os.path.join(parent, "cpuset.cpus")).strip()
+                raise ValueError(f"cpuset {resources.cpuset!r}: {err.strerror} (this machine's "
+                                 f"CPUs are {have})") from None
 
     def allow_device(self, rule: str) -> None:
         self._set("devices", "devices.allow", rule)

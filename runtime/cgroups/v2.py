@@ -8,7 +8,7 @@ import time
 from ..spec import Resources
 from .v1 import _read, _rmdir, _write
 
-WANTED = ("cpu", "memory", "pids")
+WANTED = ("cpu", "memory", "pids", "cpuset")
 
 
 def shares_to_weight(shares: int) -> int:
@@ -56,6 +56,13 @@ class V2:
             self._set("cpu.weight", str(shares_to_weight(resources.cpu_shares)))
         if resources.pids:
             self._set("pids.max", str(resources.pids))
+        if resources.memory_reservation:
+            self._set("memory.low", str(resources.memory_reservation))
+        if resources.cpuset:
+            try:
+                self._set("cpuset.cpus", resources.cpuset)
+            except OSError as err:
+                raise ValueError(f"cpuset {resources.cpuset!r}: {err.strerror}") from None
 
     def procs_files(self) -> list[str]:
         return [os.path.join(self.path, "cgroup.procs")]

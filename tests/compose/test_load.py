@@ -318,3 +318,15 @@ def test_logging_options(tmp_path):
     write(tmp_path / "compose.yaml", "services: {a: {image: x, logging: {options: {max-file: '0'}}}}")
     with pytest.raises(ComposeError, match="max-file"):
         load(tmp_path)
+
+
+def test_older_cpu_and_process_keys(tmp_path):
+    write(tmp_path / "compose.yaml", """
+        services:
+          a: {image: x, cpu_quota: 50000, cpu_period: 100000, cpuset: "0-1", mem_swappiness: 0,
+              oom_score_adj: -500, uts: host, mem_reservation: 1g}
+    """)
+    svc = load(tmp_path).services["a"]
+    assert svc.resources.cpus == 0.5 and svc.resources.cpuset == "0-1"
+    assert svc.resources.swappiness == 0 and svc.resources.memory_reservation == 1 << 30
+    assert svc.oom_score_adj == -500 and svc.uts == "host"

@@ -368,3 +368,33 @@ def test_log_rotation(engine, busybox):
     # the follower moved from file to file as they rotated; it may start late, not skip
     assert followed == [f"line{i}\n" for i in range(41 - len(followed), 41)]
     assert len(followed) > len(kept)
+
+
+def test_cpuset_reservation_swappiness_oom_score_and_host_uts(engine, busybox):
+    import socket
+
+    from runtime import cgroups
+
+    container = engine.create(busybox, RunOptions(
+        command=["sh", "-c", "cat /proc/self/oom_score_adj; grep Cpus_allowed_list "
+                 "/proc/self/status; hostname; sleep 60"], init=True, uts="host",
+        oom_score_adj=500, resources=Resources(cpuset="0", memory_reservation=64 << 20,
+                                               swappiness=10)))
+    engine.start(container.id)
+    try:
+        wait_for(lambda: len(list(engine.logs(container.id))) == 3)
+        lines = [line.text.strip() for line in engine.logs(container.id)]
+        assert lines[0] == "500"
+        assert lines[1].split() == ["Cpus_allowed_list:", "0"]
+        assert lines[2] == socket.gethostname()
+        if not cgroups.is_v2():
+            memory = cgroups.for_container(container.id).dirs["memory"]
+            with open(f"{memory}/memory.soft_limit_in_bytes") as handle:
+                assert int(handle.read()) == 64 << 20
+            with open(f"{memory}/memory.swappiness") as handle:
+                assert handle.read().strip() == "10"
+    finally:
+        engine.stop(container.id, timeout=0)
+    bad = engine.create(busybox, RunOptions(command=["true"], resources=Resources(cpuset="999")))
+    with pytest.raises(ContainerError, match="cpuset '999'"):
+        engine.start(bad.id)
