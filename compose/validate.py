@@ -224,3 +224,28 @@ def check_project(project: Project) -> None:
     for check in CHECKS:
         for error in check(project):
             raise error
+
+
+# keys of the compose spec that berth reads but does not act on (Windows, swarm, GPUs,
+# other runtimes, user namespaces...): `up` says so instead of ignoring them silently
+IGNORED_KEYS = ("annotations", "blkio_config", "cgroup", "cgroup_parent", "cpu_count",
+                "cpu_percent", "cpu_rt_period", "cpu_rt_runtime", "credential_spec",
+                "device_cgroup_rules", "external_links", "gpus", "isolation", "models",
+                "oom_kill_disable", "provider", "runtime", "storage_opt", "use_api_socket",
+                "userns_mode")
+KEPT_LOG_DRIVERS = ("json-file", "local")
+
+
+def ignored(project: Project, services: list[str]) -> list[str]:
+    """One line for each key of the selected services that berth leaves aside."""
+    lines = []
+    for name in services:
+        tree = project.tree.get("services", {}).get(name, {})
+        for key in IGNORED_KEYS:
+            if tree.get(key) not in (None, [], {}):
+                lines.append(f"service {name!r}: {key!r} is not supported by berth; ignored")
+        driver = project.services[name].logging.driver
+        if driver not in KEPT_LOG_DRIVERS:
+            lines.append(f"service {name!r}: logging driver {driver!r} is not supported by "
+                         "berth; output is kept as JSON lines, shown by `berth logs`")
+    return lines

@@ -143,6 +143,7 @@ def converge(ctx, services, *, no_deps=False, force_recreate=False, no_recreate=
     from ..execute import Executor
     from ..graph import start_levels
     from ..reconcile import UpOptions, plan_up
+    from ..validate import ignored
 
     project = load(ctx, tuple(services or ()))
     be = backend()
@@ -151,6 +152,8 @@ def converge(ctx, services, *, no_deps=False, force_recreate=False, no_recreate=
         # starting containers on networks needs pyroute2 (~150 ms to import): overlap it
         threading.Thread(target=__import__, args=("pyroute2",), daemon=True).start()
     progress = _progress("Running")
+    for line in ignored(project, selected):
+        progress.note(f"WARN {line}")
     try:
         image_ids = resolve_images(project, be, selected, build, no_build, pull, progress,
                                    quiet_build)

@@ -505,3 +505,19 @@ def test_lifecycle_hooks(stack):
     out = stack.berth("down", check=False)
     assert out.returncode == 1 and "service 'app': pre_stop[0] hook exited with status 127" in out.stderr
     assert stack.ps() == {}  # stopped and removed all the same
+
+
+def test_keys_berth_leaves_aside_are_named(stack):
+    stack.write("""
+        services:
+          app:
+            image: busybox
+            command: "true"
+            gpus: all
+            userns_mode: host
+            logging: {driver: syslog}
+    """)
+    out = stack.berth("up", "-d")
+    assert "WARN service 'app': 'gpus' is not supported by berth; ignored" in out.stderr
+    assert "'userns_mode' is not supported" in out.stderr
+    assert "logging driver 'syslog' is not supported" in out.stderr
