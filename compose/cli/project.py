@@ -531,6 +531,62 @@ def images(ctx: typer.Context, services: Optional[List[str]] = typer.Argument(No
     print_table(rows, ["CONTAINER", "REPOSITORY", "TAG", "IMAGE ID"])
 
 
+@app.command("volumes")
+def volumes_(ctx: typer.Context, services: Optional[List[str]] = typer.Argument(None, metavar="[SERVICE...]"),
+             quiet: bool = typer.Option(False, "-q", "--quiet")) -> None:
+    """List the project's volumes (those its services mount, with SERVICE...)."""
+    project, name = project_name(ctx)
+    be = backend()
+    listed = be.volumes(name)
+    if services and project:
+        used = {project.volumes[m.source].name for s in services if s in project.services
+                for m in project.services[s].volumes if m.type == "volume" and m.source}
+        listed = [v for v in listed if v.name in used]
+    if quiet:
+        for vol in listed:
+            typer.echo(vol.name)
+        return
+    print_table([["local", vol.name] for vol in listed], ["DRIVER", "VOLUME NAME"])
+
+
+@app.command("scale")
+def scale(ctx: typer.Context, counts: List[str] = typer.Argument(..., metavar="SERVICE=REPLICAS..."),
+          no_deps: bool = typer.Option(False, "--no-deps")) -> None:
+    """Set the number of containers of services (like up -d --scale)."""
+    wanted = _scale(counts)
+    converge(ctx, list(wanted), no_deps=no_deps, scale=wanted)
+
+
+@app.command("attach")
+def attach_(ctx: typer.Context, service: str, index: int = typer.Option(1, "--index"),
+            no_stdin: bool = typer.Option(False, "--no-stdin")) -> None:
+    """Attach this terminal to a service container's output (and input) until it exits."""
+    from .terminal import attach
+
+    _, name = project_name(ctx)
+    be = backend()
+    info = _indexed(be, name, service, index)
+    if not info.running:
+        raise ComposeError(f"service {service!r} is not running")
+    tty = be.api.get(info.id).spec.tty and sys.stdin.isatty()
+    raise typer.Exit(attach(be.api.attach(info.id, stdin=not no_stdin), stdin=not no_stdin,
+                            tty=tty))
+
+
+@app.command("version")
+def version(short: bool = typer.Option(False, "--short")) -> None:
+    """Print berth's version (and the compose version it answers to)."""
+    from importlib.metadata import PackageNotFoundError, version as installed
+
+    from ..backend import BERTH_VERSION
+
+    try:
+        mine = installed("berth")
+    except PackageNotFoundError:
+        mine = "unknown"
+    typer.echo(mine if short else f"berth version {mine} (compose {BERTH_VERSION})")
+
+
 @app.command("ls")
 def ls(all_: bool = typer.Option(False, "-a", "--all"), quiet: bool = typer.Option(False, "-q", "--quiet"),
        fmt: str = typer.Option("table", "--format")) -> None:

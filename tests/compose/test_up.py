@@ -521,3 +521,27 @@ def test_keys_berth_leaves_aside_are_named(stack):
     assert "WARN service 'app': 'gpus' is not supported by berth; ignored" in out.stderr
     assert "'userns_mode' is not supported" in out.stderr
     assert "logging driver 'syslog' is not supported" in out.stderr
+
+
+def test_scale_volumes_attach_version(stack):
+    stack.write("""
+        services:
+          app:
+            image: busybox
+            command: sh -c 'sleep 1; echo bye; exit 3'
+            volumes: [data:/data]
+          other:
+            image: busybox
+            command: sleep 60
+            init: true
+        volumes:
+          data: {}
+    """)
+    stack.berth("up", "-d")
+    out = stack.berth("attach", "--no-stdin", "app", check=False, timeout=30)
+    assert (out.returncode, out.stdout) == (3, "bye\n")
+    assert stack.berth("volumes", "-q").stdout == "proj_data\n"
+    assert stack.berth("volumes", "-q", "other").stdout == ""
+    stack.berth("scale", "other=3")
+    assert sorted(n for n in stack.ps() if "other" in n) == [f"proj-other-{i}" for i in (1, 2, 3)]
+    assert stack.berth("version", "--short").stdout.strip()
