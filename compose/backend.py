@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from typing import Iterator, Protocol
+from typing import ContextManager, Iterator, Protocol
 
 from runtime.create import RunOptions
 from runtime.errors import BerthError
@@ -96,6 +96,7 @@ class Backend(Protocol):
     def wait_exit(self, cid: str) -> int: ...
     def logs(self, cid: str, **kwargs) -> Iterator: ...
     def mounts(self, cid: str) -> list: ...
+    def project_lock(self, project: str) -> ContextManager[None]: ...
     def anonymous_volumes(self, cid: str) -> dict[str, str]: ...
     def networks(self, project: str) -> list[ResourceInfo]: ...
     def network_exists(self, name: str) -> bool: ...
@@ -209,6 +210,12 @@ class RuntimeBackend:
 
     def mounts(self, cid: str) -> list:
         return list(self.api.get(cid).spec.mounts)
+
+    def project_lock(self, project: str) -> ContextManager[None]:
+        """Held while a command changes a project (up, down): they take turns."""
+        from runtime.fsutil import locked
+
+        return locked(self.paths.run / "compose" / f"{project}.lock")
 
     def anonymous_volumes(self, cid: str) -> dict[str, str]:
         """Target -> name of each anonymous volume the container mounts."""

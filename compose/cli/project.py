@@ -151,34 +151,37 @@ def converge(ctx, services, *, no_deps=False, force_recreate=False, no_recreate=
     if any(not project.services[s].network_mode for s in selected):
         # starting containers on networks needs pyroute2 (~150 ms to import): overlap it
         threading.Thread(target=__import__, args=("pyroute2",), daemon=True).start()
+    _check_external(project, be, selected)
+    _check_security(project, selected)
     progress = _progress("Running")
     for line in ignored(project, selected):
         progress.note(f"WARN {line}")
-    try:
-        image_ids = resolve_images(project, be, selected, build, no_build, pull, progress,
-                                   quiet_build)
-        levels = start_levels(project, selected)
-        observed = be.containers(project.name)
-        plan = plan_up(project, observed, {n.name for n in be.networks(project.name)} |
-                       {n.name for n in project.networks.values() if be.network_exists(n.name)},
-                       {v.name for v in project.volumes.values() if be.volume_path(v.name)},
-                       image_ids, levels,
-                       UpOptions(services=tuple(selected), force_recreate=force_recreate,
-                                 no_recreate=no_recreate, scale=scale or {},
-                                 remove_orphans=remove_orphans))
-        _check_external(project, be, selected)
-        _check_security(project, selected)
-        _check_ports(project, plan)
-        if plan.orphans and not remove_orphans:
-            names = ", ".join(sorted({c.service for c in plan.orphans}))
-            progress.note(f"Found orphan containers ({names}) for this project. If you removed "
-                          "or renamed this service in your compose file, you can run this "
-                          "command with the --remove-orphans flag to clean it up.")
-        executor = Executor(project, be, progress, image_ids, str(be.paths.run / "compose"),
-                            wait_timeout, renew_anon_volumes)
-        executor.run(plan, start=start)
-    finally:
-        progress.close()
+    # one converge of a project at a time: a second `up` waits, then finds it done
+    with be.project_lock(project.name):
+        try:
+            image_ids = resolve_images(project, be, selected, build, no_build, pull, progress,
+                                       quiet_build)
+            levels = start_levels(project, selected)
+            observed = be.containers(project.name)
+            plan = plan_up(project, observed, {n.name for n in be.networks(project.name)} |
+                           {n.name for n in project.networks.values()
+                            if be.network_exists(n.name)},
+                           {v.name for v in project.volumes.values() if be.volume_path(v.name)},
+                           image_ids, levels,
+                           UpOptions(services=tuple(selected), force_recreate=force_recreate,
+                                     no_recreate=no_recreate, scale=scale or {},
+                                     remove_orphans=remove_orphans))
+            _check_ports(project, plan)
+            if plan.orphans and not remove_orphans:
+                names = ", ".join(sorted({c.service for c in plan.orphans}))
+                progress.note(f"Found orphan containers ({names}) for this project. If you "
+                              "removed or renamed this service in your compose file, you can "
+                              "run this command with the --remove-orphans flag to clean it up.")
+            executor = Executor(project, be, progress, image_ids, str(be.paths.run / "compose"),
+                                wait_timeout, renew_anon_volumes)
+            executor.run(plan, start=start)
+        finally:
+            progress.close()
     return project, be
 
 
@@ -390,6 +393,11 @@ def down(ctx: typer.Context, services: Optional[List[str]] = typer.Argument(None
     """Stop and remove the project's containers and networks (and volumes with -v)."""
     project, name = project_name(ctx)
     be = backend()
+    with be.project_lock(name):  # not while an `up` of the project is under way
+        _down(be, name, project, services, volumes, rmi, remove_orphans, timeout)
+
+
+def _down(be, name, project, services, volumes, rmi, remove_orphans, timeout) -> None:
     containers = containers_of(be, name, services, oneoff=True)
     known = set(project.services) | set(project.disabled) if project else None
     if project and not remove_orphans and not services:

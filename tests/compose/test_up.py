@@ -545,3 +545,28 @@ def test_scale_volumes_attach_version(stack):
     stack.berth("scale", "other=3")
     assert sorted(n for n in stack.ps() if "other" in n) == [f"proj-other-{i}" for i in (1, 2, 3)]
     assert stack.berth("version", "--short").stdout.strip()
+
+
+def test_commands_at_the_same_time(stack):
+    """Two `up` of one project take turns (the second finds it done); two projects come
+    up at once on networks of their own, with different subnets."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    stack.write("""
+        services:
+          a: {image: busybox, command: sleep 60, init: true}
+          b: {image: busybox, command: sleep 60, init: true, depends_on: [a]}
+          c: {image: busybox, command: sleep 60, init: true, deploy: {replicas: 2}}
+    """)
+    with ThreadPoolExecutor(4) as pool:
+        runs = list(pool.map(lambda args: stack.berth(*args, check=False),
+                             [("up", "-d"), ("up", "-d"), ("-p", "other", "up", "-d"),
+                              ("-p", "third", "up", "-d")]))
+    assert [r.returncode for r in runs] == [0, 0, 0, 0], [r.stderr for r in runs]
+    states = {name: c["State"] for name, c in stack.ps().items()}
+    assert states == dict.fromkeys(["proj-a-1", "proj-b-1", "proj-c-1", "proj-c-2"], "running")
+    subnets = [json.loads(stack.berth("network", "inspect", f"{p}_default").stdout)[0]["subnet"]
+               for p in ("proj", "other", "third")]
+    assert len(set(subnets)) == 3
+    for project in ("other", "third"):
+        stack.berth("-p", project, "down")
