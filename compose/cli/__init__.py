@@ -14,6 +14,7 @@ def main() -> None:
     from .app import app
     from . import build, config, containers, images, networks, project, registry, watch  # noqa: F401
 
+    only_invoked(app, sys.argv[1:])
     code = 0
     try:
         app()
@@ -25,6 +26,47 @@ def main() -> None:
     except KeyboardInterrupt:
         code = 130
     _exit(code)
+
+
+# berth's global options that take a value (see app.global_options)
+_GLOBAL_VALUES = {"-f", "--file", "-p", "--project-name", "--project-directory", "--env-file",
+                  "--profile"}
+
+
+def only_invoked(app, argv: list[str]) -> None:
+    """Keep only the command being run: typer builds every registered command (options,
+    converters, help) on each start, a millisecond each, for one to run. Nothing is
+    removed when the words name no command (help, typos: typer explains)."""
+    from typer.main import get_command_name
+
+    words = []
+    args = iter(argv)
+    for arg in args:
+        if arg in _GLOBAL_VALUES:
+            next(args, None)
+        elif arg.startswith("-"):
+            if words:
+                break
+        else:
+            words.append(arg)
+            if len(words) == 2:
+                break
+
+    def named(typer_app, name: str) -> list:
+        return [c for c in typer_app.registered_commands
+                if (c.name or get_command_name(c.callback.__name__)) == name]
+
+    if not words:
+        return
+    commands = named(app, words[0])
+    groups = [g for g in app.registered_groups if g.name == words[0]]
+    if commands:
+        app.registered_commands, app.registered_groups = commands, []
+    elif groups:
+        app.registered_commands, app.registered_groups = [], groups
+        sub = groups[0].typer_instance
+        if len(words) > 1 and named(sub, words[1]):
+            sub.registered_commands = named(sub, words[1])
 
 
 def _exit(code: int) -> None:

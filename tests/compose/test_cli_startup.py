@@ -1,0 +1,48 @@
+"""The CLI builds only the command it runs (typer builds every registered one)."""
+import typer
+
+from compose.cli import only_invoked
+
+
+def make_app():
+    app = typer.Typer()
+    sub = typer.Typer()
+    app.add_typer(sub, name="container")
+
+    @app.callback()
+    def root(project: str = typer.Option(None, "-p")) -> None: ...
+
+    @app.command("up")
+    def up() -> None: ...
+
+    @app.command("exec")
+    def exec_() -> None: ...
+
+    @sub.command("run")
+    def run() -> None: ...
+
+    @sub.command("ls")
+    def ls() -> None: ...
+
+    return app, sub
+
+
+def names(app):
+    return [c.name for c in app.registered_commands], [g.name for g in app.registered_groups]
+
+
+def test_only_the_invoked_command_is_kept():
+    app, sub = make_app()
+    only_invoked(app, ["-p", "proj", "--file", "x.yaml", "up", "-d", "web"])
+    assert names(app) == (["up"], [])
+    app, sub = make_app()
+    only_invoked(app, ["container", "run", "--rm", "busybox"])
+    assert names(app) == ([], ["container"]) and [c.name for c in sub.registered_commands] == ["run"]
+
+
+def test_nothing_removed_without_a_known_command():
+    for argv in ([], ["--help"], ["-p", "up"], ["contianer", "run"]):
+        app, sub = make_app()
+        only_invoked(app, argv)
+        assert names(app) == (["up", "exec"], ["container"]), argv
+        assert len(sub.registered_commands) == 2
