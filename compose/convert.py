@@ -160,7 +160,7 @@ def run_options(project: Project, svc: Service, number: int, name: str, labels: 
 
     network = _network(project, svc, container_of)
     healthcheck, no_healthcheck = _healthcheck(svc)
-    security = security_options(list(svc.security_opt))  # checked by compose.validate
+    security = security_options(list(svc.security_opt))  # checked before anything is made
     res = svc.resources
     return RunOptions(
         name=name, command=list(svc.command) if svc.command is not None else None,

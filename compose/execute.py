@@ -93,13 +93,23 @@ class Executor:
             runtime_dir=os.path.join(self.runtime_dir, self.project.name), inherited=inherited)
         return self.backend.create(image_ref(self.project, svc), options)
 
+    def stop(self, info: ContainerInfo) -> None:
+        """Stop a container this run replaces or removes, after its pre_stop hooks (a
+        failing hook is reported; the container goes all the same)."""
+        if info.running:
+            try:
+                run_hooks(self.backend, info, "pre_stop")
+            except (BerthError, ComposeError) as err:
+                self.progress.note(f"service {info.service!r}: {err}")
+        self.backend.stop(info.id, None)
+
     def _do(self, action: Action, start: bool = True) -> ContainerInfo | None:
         progress = lambda text, **kw: self.progress.update("Container", action.name, text, **kw)  # noqa: E731
         backend = self.backend
         existing = action.existing
         if action.kind == "remove":
             progress("Stopping")
-            backend.stop(existing.id, None)
+            self.stop(existing)
             backend.remove(existing.id)
             progress("Removed", done=True)
             return None
@@ -113,7 +123,7 @@ class Executor:
             return backend.container(existing.id)
         if action.kind == "recreate":
             progress("Recreate")
-            backend.stop(existing.id, None)
+            self.stop(existing)
             keep = {} if self.renew_anon_volumes else backend.anonymous_volumes(existing.id)
             backend.remove(existing.id)
             info = self.create_container(action, keep)
@@ -188,7 +198,7 @@ class Executor:
 
     def _remove_orphan(self, orphan: ContainerInfo) -> None:
         self.progress.update("Container", orphan.name, "Removing")
-        self.backend.stop(orphan.id, None)
+        self.stop(orphan)
         self.backend.remove(orphan.id)
         self.progress.update("Container", orphan.name, "Removed", done=True)
 

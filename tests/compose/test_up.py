@@ -491,6 +491,9 @@ def test_lifecycle_hooks(stack):
     assert log() == "started by 65534 hello\nstopping\nstarted by 65534 hello\n"
     stack.berth("start")  # already running: no hooks
     assert log().count("started") == 2
+    stack.write((stack.dir / "compose.yaml").read_text().replace("hello", "again"))
+    stack.berth("up", "-d")  # recreated: the old container's pre_stop, the new one's post_start
+    assert log().endswith("stopping\nstarted by 65534 again\n")
     stack.write("""
         services:
           app:
