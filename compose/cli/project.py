@@ -571,11 +571,7 @@ def attach_(ctx: typer.Context, service: str, index: int = typer.Option(1, "--in
     """Attach this terminal to a service container's output (and input) until it exits."""
     from .terminal import attach
 
-    _, name = project_name(ctx)
-    be = backend()
-    info = _indexed(be, name, service, index)
-    if not info.running:
-        raise ComposeError(f"service {service!r} is not running")
+    be, info = _running(ctx, service, index)
     tty = be.api.get(info.id).spec.tty and sys.stdin.isatty()
     raise typer.Exit(attach(be.api.attach(info.id, stdin=not no_stdin), stdin=not no_stdin,
                             tty=tty))
@@ -753,6 +749,16 @@ def wait(ctx: typer.Context, services: List[str] = typer.Argument(..., metavar="
 
 # --- exec / run ------------------------------------------------------------------------------
 
+def _running(ctx: typer.Context, service: str, index: int) -> tuple:
+    """(backend, container `index` of `service`), which must be running."""
+    _, name = project_name(ctx)
+    be = backend()
+    info = _indexed(be, name, service, index)
+    if not info.running:
+        raise ComposeError(f"service {service!r} is not running")
+    return be, info
+
+
 def _indexed(be, name: str, service: str, index: int) -> ContainerInfo:
     for info in containers_of(be, name, [service]):
         if info.number == index:
@@ -772,11 +778,7 @@ def exec_(ctx: typer.Context, service: str = typer.Argument(...),
     from .containers import parse_env
     from .terminal import exec_in
 
-    _, name = project_name(ctx)
-    be = backend()
-    info = _indexed(be, name, service, index)
-    if not info.running:
-        raise ComposeError(f"service {service!r} is not running")
+    be, info = _running(ctx, service, index)
     tty = not no_tty and sys.stdin.isatty()
     if detach:
         null = os.open(os.devnull, os.O_RDWR)
