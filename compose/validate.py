@@ -237,7 +237,8 @@ KEPT_LOG_DRIVERS = ("json-file", "local")
 
 
 def ignored(project: Project, services: list[str]) -> list[str]:
-    """One line for each key of the selected services that berth leaves aside."""
+    """One line for each key of the selected services (and their networks) that berth
+    leaves aside."""
     lines = []
     for name in services:
         tree = project.tree.get("services", {}).get(name, {})
@@ -248,4 +249,8 @@ def ignored(project: Project, services: list[str]) -> list[str]:
         if driver not in KEPT_LOG_DRIVERS:
             lines.append(f"service {name!r}: logging driver {driver!r} is not supported by "
                          "berth; output is kept as JSON lines, shown by `berth logs`")
+    used = {key for name in services for key in project.services[name].networks}
+    for key in sorted(used):
+        if project.networks[key].enable_ipv6:
+            lines.append(f"network {key!r}: enable_ipv6 is not supported by berth (IPv4 only)")
     return lines

@@ -519,11 +519,14 @@ def test_keys_berth_leaves_aside_are_named(stack):
             gpus: all
             userns_mode: host
             logging: {driver: syslog}
+        networks:
+          default: {enable_ipv6: true}
     """)
     out = stack.berth("up", "-d")
     assert "WARN service 'app': 'gpus' is not supported by berth; ignored" in out.stderr
     assert "'userns_mode' is not supported" in out.stderr
     assert "logging driver 'syslog' is not supported" in out.stderr
+    assert "network 'default': enable_ipv6 is not supported by berth (IPv4 only)" in out.stderr
 
 
 def test_scale_volumes_attach_version(stack):
