@@ -211,7 +211,7 @@ def _network(project: Project, svc: Service, container_of: Callable[[str], str])
                           aliases=[svc.name] + [a for a in opts.aliases if a != svc.name],
                           static_ip=opts.ipv4_address) for key, opts in ordered]
     links = []
-    for link in svc.links:
+    for link in svc.links + svc.external_links:  # an alias, on networks shared with the target
         target, _, alias = link.partition(":")
         links.append([target, alias or target])
     return NetworkConfig(mode="bridge", endpoints=endpoints, ports=[port_mapping(p) for p in svc.ports],

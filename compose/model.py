@@ -163,6 +163,7 @@ class Service:
     network_mode: str | None = None
     depends_on: Mapping[str, Dependency] = field(default_factory=dict)
     links: tuple[str, ...] = ()
+    external_links: tuple[str, ...] = ()  # CONTAINER[:ALIAS], containers outside the project
     healthcheck: Healthcheck | None = None
     restart: str = "no"
     scale: int = 1

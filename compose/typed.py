@@ -212,7 +212,7 @@ def service(name: str, svc: dict) -> Service:
                                     required=_bool(opts.get("required", True)),
                                     restart=_bool(opts.get("restart", False)))
                     for dep, opts in (svc.get("depends_on") or {}).items()},
-        links=_strs(svc.get("links")),
+        links=_strs(svc.get("links")), external_links=_strs(svc.get("external_links")),
         healthcheck=_healthcheck(svc.get("healthcheck"), path + ("healthcheck",)),
         restart=svc.get("restart") or "no", scale=_scale(svc, path),
         resources=_resources(svc, path), user=_str_or_none(svc.get("user")),

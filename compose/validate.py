@@ -230,7 +230,7 @@ def check_project(project: Project) -> None:
 # other runtimes, user namespaces...): `up` says so instead of ignoring them silently
 IGNORED_KEYS = ("annotations", "blkio_config", "cgroup", "cgroup_parent", "cpu_count",
                 "cpu_percent", "cpu_rt_period", "cpu_rt_runtime", "credential_spec",
-                "device_cgroup_rules", "external_links", "gpus", "isolation", "models",
+                "device_cgroup_rules", "gpus", "isolation", "models",
                 "oom_kill_disable", "provider", "runtime", "storage_opt", "use_api_socket",
                 "userns_mode")
 KEPT_LOG_DRIVERS = ("json-file", "local")

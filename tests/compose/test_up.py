@@ -576,3 +576,36 @@ def test_commands_at_the_same_time(stack):
     assert len(set(subnets)) == 3
     for project in ("other", "third"):
         stack.berth("-p", project, "down")
+
+
+def test_external_links(stack):
+    """A container of another project, on a network both use, answers to the alias."""
+    (stack.dir / "other").mkdir()
+    stack.write("""
+        services:
+          db:
+            image: busybox
+            container_name: shared-db
+            command: sleep 60
+            init: true
+            networks: [shared]
+        networks:
+          shared: {name: shared-net}
+    """, "other/compose.yaml")
+    stack.berth("-f", "other/compose.yaml", "-p", "other", "up", "-d")
+    stack.write("""
+        services:
+          app:
+            image: busybox
+            command: sleep 60
+            init: true
+            external_links: ["shared-db:database"]
+            networks: [shared]
+        networks:
+          shared: {external: true, name: shared-net}
+    """)
+    stack.berth("up", "-d")
+    out = stack.berth("exec", "-T", "app", "nslookup", "database", check=False)
+    assert out.returncode == 0 and "Address" in out.stdout.split("database")[-1], out.stdout
+    stack.berth("down")
+    stack.berth("-f", "other/compose.yaml", "-p", "other", "down")
