@@ -21,10 +21,11 @@ def prefix_name(info: ContainerInfo) -> str:
 
 class Printer:
     def __init__(self, containers: Iterable[ContainerInfo], color: bool, timestamps: bool,
-                 stream=None) -> None:
+                 stream=None, prefix: bool = True) -> None:
         self.stream = stream or sys.stdout
         self.color = color
         self.timestamps = timestamps
+        self.prefix = prefix  # `service-N  | ` before each line
         self.width = 0
         self.colors: dict[str, str] = {}
         self.lock = threading.Lock()
@@ -38,8 +39,8 @@ class Printer:
 
     def line(self, info: ContainerInfo, text: str, time: str = "") -> None:
         name = prefix_name(info)
-        prefix = f"{name.ljust(self.width)}  | "
-        if self.color:
+        prefix = f"{name.ljust(self.width)}  | " if self.prefix else ""
+        if self.color and prefix:
             prefix = f"\x1b[{self.colors.get(name, '0')}m{prefix}\x1b[0m"
         stamp = f"{time} " if self.timestamps and time else ""
         with self.lock:
@@ -53,19 +54,21 @@ class Printer:
 
 
 def history(backend: Backend, containers: list[ContainerInfo], tail: int | None,
-            since: float | None) -> list[tuple]:
+            since: float | None, until: float | None = None) -> list[tuple]:
     """Existing log lines of several containers, interleaved by time."""
     streams = []
     for info in containers:
         lines = [(line.time, index, info, line) for index, line in
-                 enumerate(backend.logs(info.id, tail=tail, since=since))]
+                 enumerate(backend.logs(info.id, tail=tail, since=since))
+                 if until is None or line.timestamp < until]
         streams.append(lines)
     return list(heapq.merge(*streams, key=lambda item: (item[0], item[1])))
 
 
 def follow(backend: Backend, containers: list[ContainerInfo], printer: Printer,
            stop: threading.Event, since: float | None = None, tail: int | None = None,
-           on_exit: Callable[[ContainerInfo], None] | None = None) -> None:
+           on_exit: Callable[[ContainerInfo], None] | None = None,
+           until: float | None = None) -> None:
     """Print the containers' output as it comes until they have all finished or `stop`."""
     lines: queue.Queue = queue.Queue()
 
@@ -92,4 +95,5 @@ def follow(backend: Backend, containers: list[ContainerInfo], printer: Printer,
             if on_exit:
                 on_exit(info)
             continue
-        printer.line(info, line.text, line.time)
+        if until is None or line.timestamp < until:
+            printer.line(info, line.text, line.time)

@@ -317,18 +317,24 @@ def logs(container: str, follow: bool = typer.Option(False, "-f", "--follow"),
         stream.flush()
 
 
-def parse_since(value: str | None) -> float | None:
-    """`--since 10m` (relative), a unix time, or an RFC 3339 time."""
+def parse_since(value: str | None, option: str = "--since") -> float | None:
+    """`10m` (that long ago), a unix time, or an RFC 3339 time."""
     if not value:
         return None
     from runtime.logs import parse_time
     from runtime.units import parse_duration
 
+    if value.replace(".", "").isdigit():
+        return float(value)
     try:
-        return time.time() - parse_duration(value) if not value.replace(".", "").isdigit() \
-            else float(value)
+        return time.time() - parse_duration(value)
     except ValueError:
+        pass
+    try:
         return parse_time(value)
+    except ValueError:
+        raise typer.BadParameter(f"{value!r}: expected a duration (10m), a unix time or an "
+                                 "RFC 3339 time", param_hint=option) from None
 
 
 @container_app.command("exec", context_settings=_PASSTHROUGH)

@@ -255,11 +255,18 @@ def up(ctx: typer.Context, services: Optional[List[str]] = typer.Argument(None, 
        wait_timeout: Optional[float] = typer.Option(None, "--wait-timeout"),
        timeout: Optional[float] = typer.Option(None, "-t", "--timeout"),
        abort_on_container_exit: bool = typer.Option(False, "--abort-on-container-exit"),
+       abort_on_container_failure: bool = typer.Option(False, "--abort-on-container-failure"),
        exit_code_from: Optional[str] = typer.Option(None, "--exit-code-from"),
        attach: Optional[List[str]] = typer.Option(None, "--attach"),
        no_attach: Optional[List[str]] = typer.Option(None, "--no-attach"),
        timestamps: bool = typer.Option(False, "--timestamps"),
        no_color: bool = typer.Option(False, "--no-color"),
+       no_log_prefix: bool = typer.Option(False, "--no-log-prefix"),
+       no_start: bool = typer.Option(False, "--no-start", help="Create, don't start."),
+       quiet_build: bool = typer.Option(False, "--quiet-build"),
+       quiet_pull: bool = typer.Option(False, "--quiet-pull",
+                                       help="Accepted: berth shows no pull progress anyway."),
+       yes: bool = typer.Option(False, "-y", "--yes", help="Accepted: berth never asks."),
        watch: bool = typer.Option(False, "-w", "--watch", help="Also watch (develop.watch).")) -> None:
     """Create and start the project's containers; follow their output unless -d."""
     if pull not in (None, "always", "missing", "never", "build"):
@@ -268,8 +275,11 @@ def up(ctx: typer.Context, services: Optional[List[str]] = typer.Argument(None, 
     project, be = converge(ctx, services, no_deps=no_deps, force_recreate=force_recreate,
                            no_recreate=no_recreate, remove_orphans=remove_orphans,
                            scale=_scale(scale), build=build, no_build=no_build, pull=pull,
-                           wait_timeout=wait_timeout, renew_anon_volumes=renew_anon_volumes)
+                           wait_timeout=wait_timeout, renew_anon_volumes=renew_anon_volumes,
+                           start=not no_start, quiet_build=quiet_build)
     selected = _select(project, services or [], no_deps)
+    if no_start:
+        return
     if detach:
         if wait:
             wait_ready(project, be, selected, wait_timeout)
@@ -279,10 +289,12 @@ def up(ctx: typer.Context, services: Optional[List[str]] = typer.Argument(None, 
 
         watcher = make_watcher(ctx, project, be, selected, quiet=False)
         threading.Thread(target=watcher.run, args=(threading.Event(),), daemon=True).start()
-    code = follow_up(project, be, selected, started, timeout=timeout,
-                     abort=abort_on_container_exit or bool(exit_code_from),
+    abort = ("failure" if abort_on_container_failure and not abort_on_container_exit
+             else "exit" if abort_on_container_exit or exit_code_from else None)
+    code = follow_up(project, be, selected, started, timeout=timeout, abort=abort,
                      exit_code_from=exit_code_from, attach=attach, no_attach=no_attach,
-                     timestamps=timestamps, color=not no_color and sys.stdout.isatty())
+                     timestamps=timestamps, color=not no_color and sys.stdout.isatty(),
+                     prefix=not no_log_prefix)
     raise typer.Exit(code)
 
 
@@ -304,16 +316,16 @@ def wait_ready(project, be, services: list[str], timeout: float | None) -> None:
 
 
 def follow_up(project, be, services, since, *, timeout, abort, exit_code_from, attach,
-              no_attach, timestamps, color) -> int:
+              no_attach, timestamps, color, prefix=True) -> int:
     """Attached `up`: print output until every container stopped. Ctrl-C (or, with
-    --abort-on-container-exit, the first exit) stops them gracefully while their last
-    output is still shown; a second Ctrl-C kills them."""
+    `abort` "exit", the first exit; with "failure", the first non-zero exit) stops them
+    gracefully while their last output is still shown; a second Ctrl-C kills them."""
     from ..attach import Printer, follow
 
     containers = containers_of(be, project.name, services)
     shown = [c for c in containers if (not attach or c.service in attach)
              and c.service not in (no_attach or []) and project.services[c.service].attach]
-    printer = Printer(shown, color, timestamps)
+    printer = Printer(shown, color, timestamps, prefix=prefix)
     result = {"code": 0, "interrupted": 0}
     stopping: list[threading.Thread] = []
 
@@ -339,7 +351,9 @@ def follow_up(project, be, services, since, *, timeout, abort, exit_code_from, a
         final = be.container(info.id)
         if final.status in ("exited", "dead"):
             printer.note(f"{info.name} exited with code {final.exit_code}")
-        if not abort or (exit_code_from and info.service != exit_code_from):
+        if not abort or stopping or (exit_code_from and info.service != exit_code_from):
+            return  # (once stopping, later exits are the stop's doing: the first one counts)
+        if abort == "failure" and not final.exit_code:
             return
         result["code"] = final.exit_code or 0
         stop_everything("Aborting on container exit...")
@@ -438,12 +452,28 @@ def _down(be, name, project, services, volumes, rmi, remove_orphans, timeout) ->
 def ps(ctx: typer.Context, services: Optional[List[str]] = typer.Argument(None, metavar="[SERVICE...]"),
        all_: bool = typer.Option(False, "-a", "--all"), quiet: bool = typer.Option(False, "-q", "--quiet"),
        fmt: str = typer.Option("table", "--format"), show_services: bool = typer.Option(False, "--services"),
-       status: Optional[List[str]] = typer.Option(None, "--status")) -> None:
-    """List the project's containers."""
-    _, name = project_name(ctx)
+       status: Optional[List[str]] = typer.Option(None, "--status"),
+       filters: Optional[List[str]] = typer.Option(None, "--filter", help="status=STATE"),
+       no_trunc: bool = typer.Option(False, "--no-trunc"),
+       orphans: bool = typer.Option(True, "--orphans/--no-orphans")) -> None:
+    """List the project's containers (--format table, json or a {{.Field}} template)."""
+    project, name = project_name(ctx)
+    for item in filters or []:
+        key, _, value = item.partition("=")
+        if key != "status" or not value:
+            raise typer.BadParameter(f"{item!r}: berth filters on status=STATE",
+                                     param_hint="--filter")
+        status = list(status or []) + [value]
     listed = containers_of(backend(), name, services, all=all_ or bool(status), oneoff=True)
     if status:
         listed = [c for c in listed if c.status in status]
+    if not orphans and project:
+        listed = [c for c in listed if c.service in project.services]
+    rows = [{"ID": c.id, "Name": c.name, "Service": c.service, "Project": name,
+             "State": c.status, "Health": c.health or "", "ExitCode": c.exit_code or 0,
+             "Status": c.status_text, "Image": c.image, "Command": " ".join(c.command),
+             "Publishers": c.ports, "Ports": ", ".join(c.ports), "Labels": c.labels}
+            for c in listed]
     if show_services:
         for svc in dict.fromkeys(c.service for c in listed):
             typer.echo(svc)
@@ -451,16 +481,30 @@ def ps(ctx: typer.Context, services: Optional[List[str]] = typer.Argument(None, 
         for c in listed:
             typer.echo(c.id)
     elif fmt == "json":
-        for c in listed:
-            typer.echo(json.dumps({"ID": c.id, "Name": c.name, "Service": c.service,
-                                   "Project": name, "State": c.status, "Health": c.health or "",
-                                   "ExitCode": c.exit_code or 0, "Status": c.status_text,
-                                   "Image": c.image, "Command": " ".join(c.command),
-                                   "Publishers": c.ports, "Labels": c.labels}))
-    else:
-        print_table([[c.name, c.image, f'"{" ".join(c.command)[:30]}"', c.service,
-                      c.status_text, ", ".join(c.ports)] for c in listed],
+        for row in rows:
+            typer.echo(json.dumps(row))
+    elif fmt == "table":
+        print_table([[r["Name"], r["Image"],
+                      '"' + (r["Command"] if no_trunc else r["Command"][:30]) + '"',
+                      r["Service"], r["Status"], r["Ports"]] for r in rows],
                     ["NAME", "IMAGE", "COMMAND", "SERVICE", "STATUS", "PORTS"])
+    else:
+        for row in rows:
+            typer.echo(render_template(fmt, row))
+
+
+def render_template(template: str, values: dict) -> str:
+    """docker's `--format '{{.Name}}\t{{.State}}'`: fields and \t; nothing else of Go's
+    templates."""
+    import re
+
+    def field(match: "re.Match") -> str:
+        if match.group(1) not in values:
+            raise typer.BadParameter(f"no field {match.group(1)!r} (there are "
+                                     f"{', '.join(values)})", param_hint="--format")
+        return str(values[match.group(1)])
+
+    return re.sub(r"\{\{\s*\.(\w+)\s*\}\}", field, template.replace("\\t", "\t"))
 
 
 @app.command("logs")
@@ -469,26 +513,29 @@ def logs(ctx: typer.Context, services: Optional[List[str]] = typer.Argument(None
          tail: Optional[str] = typer.Option(None, "-n", "--tail"),
          timestamps: bool = typer.Option(False, "-t", "--timestamps"),
          since: Optional[str] = typer.Option(None, "--since"),
+         until: Optional[str] = typer.Option(None, "--until"),
          no_color: bool = typer.Option(False, "--no-color"),
-         no_prefix: bool = typer.Option(False, "--no-log-prefix")) -> None:
+         no_prefix: bool = typer.Option(False, "--no-log-prefix"),
+         index: Optional[int] = typer.Option(None, "--index")) -> None:
     """Show the output of the project's containers, interleaved by time."""
     from ..attach import Printer, follow, history
     from .containers import parse_since
 
     _, name = project_name(ctx)
     be = backend()
-    listed = containers_of(be, name, services)
+    listed = [c for c in containers_of(be, name, services) if index is None or c.number == index]
+    if tail not in (None, "all") and not tail.isdigit():
+        raise typer.BadParameter(f"{tail!r}: a number of lines or 'all'", param_hint="--tail")
     count = None if tail in (None, "all") else int(tail)
-    since_ts = parse_since(since)
-    printer = Printer(listed, not no_color and sys.stdout.isatty(), timestamps)
+    since_ts, until_ts = parse_since(since, "--since"), parse_since(until, "--until")
+    printer = Printer(listed, not no_color and sys.stdout.isatty(), timestamps,
+                      prefix=not no_prefix)
     if follow_:
-        follow(be, listed, printer, threading.Event(), since=since_ts, tail=count)
+        follow(be, listed, printer, threading.Event(), since=since_ts, tail=count,
+               until=until_ts)
         return
-    for time_, _, info, line in history(be, listed, count, since_ts):
-        if no_prefix:
-            sys.stdout.write(line.text)
-        else:
-            printer.line(info, line.text, line.time)
+    for time_, _, info, line in history(be, listed, count, since_ts, until_ts):
+        printer.line(info, line.text, line.time)
 
 
 @app.command("top")
@@ -805,7 +852,18 @@ def run(ctx: typer.Context, service: str = typer.Argument(...),
         workdir: Optional[str] = typer.Option(None, "-w", "--workdir"),
         no_tty: bool = typer.Option(False, "-T", "--no-TTY"),
         service_ports: bool = typer.Option(False, "--service-ports"),
-        build: bool = typer.Option(False, "--build")) -> None:
+        use_aliases: bool = typer.Option(False, "--use-aliases",
+                                         help="Answer to the service's name and aliases too."),
+        label: Optional[List[str]] = typer.Option(None, "-l", "--label"),
+        cap_add: Optional[List[str]] = typer.Option(None, "--cap-add"),
+        cap_drop: Optional[List[str]] = typer.Option(None, "--cap-drop"),
+        build: bool = typer.Option(False, "--build"),
+        pull: Optional[str] = typer.Option(None, "--pull", help="always, missing or never"),
+        quiet_pull: bool = typer.Option(False, "--quiet-pull",
+                                        help="Accepted: berth shows no pull progress anyway."),
+        remove_orphans: bool = typer.Option(False, "--remove-orphans"),
+        interactive: bool = typer.Option(True, "-i", "--interactive",
+                                         help="Accepted: stdin is kept open (the default).")) -> None:
     """Run a one-off command in a new container of a service."""
     import dataclasses
     import secrets
@@ -820,10 +878,11 @@ def run(ctx: typer.Context, service: str = typer.Argument(...),
     if deps:
         from ..graph import with_dependencies
 
-        converge(ctx, sorted(with_dependencies(project, deps)), build=build)
+        converge(ctx, sorted(with_dependencies(project, deps)), build=build, pull=pull,
+                 remove_orphans=remove_orphans)
     progress = _progress("Running")
     try:
-        image_ids = resolve_images(project, be, [service], build, False, None, progress)
+        image_ids = resolve_images(project, be, [service], build, False, pull, progress)
     finally:
         progress.close()
     svc = project.services[service]
@@ -859,6 +918,13 @@ def run(ctx: typer.Context, service: str = typer.Argument(...),
     if workdir:
         opts.working_dir = workdir
     opts.restart = "no"
+    opts.labels.update(item.partition("=")[::2] for item in label or [])
+    opts.cap_add += list(cap_add or [])
+    opts.cap_drop += list(cap_drop or [])
+    for endpoint in opts.network.endpoints:
+        endpoint.static_ip = None  # the service's own container holds that address
+        if not use_aliases:  # a one-off answers to its own name only, not the service's
+            endpoint.aliases = []
     info = be.create(image_ref(project, project.services[service]), opts)
     if detach:
         be.start(info.id)

@@ -609,3 +609,54 @@ def test_external_links(stack):
     assert out.returncode == 0 and "Address" in out.stdout.split("database")[-1], out.stdout
     stack.berth("down")
     stack.berth("-f", "other/compose.yaml", "-p", "other", "down")
+
+
+def test_more_of_composes_flags(stack):
+    stack.write("""
+        services:
+          ok:
+            image: busybox
+            command: sh -c 'echo first; sleep 0.3; echo second; sleep 60'
+            init: true
+          bad:
+            image: busybox
+            command: sh -c 'sleep 1; exit 4'
+          fine:
+            image: busybox
+            command: "true"
+    """)
+    out = stack.berth("up", "--no-start")
+    assert {c["State"] for c in stack.ps().values()} == {"created"}
+    out = stack.berth("up", "--abort-on-container-failure", "--no-log-prefix", "--no-color",
+                      check=False, timeout=60)
+    assert out.returncode == 4, out.stdout + out.stderr  # `fine` exiting 0 did not abort
+    assert "\nfirst\n" in "\n" + out.stdout and "ok-1  |" not in out.stdout
+    table = stack.berth("ps", "-a", "--filter", "status=exited",
+                        "--format", "{{.Service}}\\t{{ .ExitCode }}").stdout
+    assert sorted(table.splitlines()) == ["bad\t4", "fine\t0", "ok\t143"], table
+    bad = stack.berth("ps", "-a", "--format", "{{.Nope}}", check=False)
+    assert bad.returncode == 2 and "no field 'Nope'" in bad.stderr
+    logs = stack.berth("logs", "--no-log-prefix", "ok").stdout
+    assert logs == "first\nsecond\n"
+    first = stack.berth("logs", "-t", "--no-log-prefix", "ok").stdout.split()[0]  # its time
+    assert stack.berth("logs", "--until", first, "ok").stdout == ""
+    bad = stack.berth("logs", "--since", "yesterday-ish", check=False)
+    assert bad.returncode == 2 and "Traceback" not in bad.stderr
+
+
+def test_run_one_offs_answer_to_their_own_name(stack):
+    stack.write("""
+        services:
+          app: {image: busybox, command: sleep 60, init: true}
+    """)
+    stack.berth("up", "-d")
+    caps = stack.berth("run", "--rm", "-T", "--cap-add", "SYS_TIME", "-l", "purpose=test", "app",
+                       "grep", "CapEff", "/proc/self/status").stdout
+    assert caps.split()[1] == "00000000aa0425fb"  # docker's default set and SYS_TIME
+    stack.berth("run", "-d", "--name", "oneoff", "app", "sleep", "30")
+    stack.berth("run", "-d", "--name", "aliased", "--use-aliases", "app", "sleep", "30")
+    answer = stack.berth("exec", "-T", "app", "nslookup", "app").stdout
+    addresses = [line for line in answer.splitlines() if line.startswith("Address: ")]
+    assert len(addresses) == 2, answer  # the service's container and the aliased one-off
+    assert json.loads(stack.berth("container", "inspect", "oneoff").stdout)[0][
+        "Config"]["labels"]["com.docker.compose.oneoff"] == "True"
