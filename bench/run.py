@@ -1,5 +1,6 @@
-"""berth's benchmarks: up/down of a 10-service stack, container start latency, DNS and
-published-port figures; the same with docker and docker compose when they are there.
+"""berth's benchmarks: up/down of a 10-service stack (bench/up_down.py, which also does
+50 services), container start latency, DNS and published-port figures; the same with
+docker and docker compose when they are there.
 
     python3 bench/run.py [--rounds N] [--json FILE]
 
@@ -10,7 +11,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import shutil
 import socket
 import statistics
 import subprocess
@@ -22,31 +22,9 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-SERVICES = 10
-
-
-def berth_cmd() -> list[str]:
-    """The installed `berth` script next to this Python (no shell shims in the way)."""
-    script = Path(sys.executable).with_name("berth")
-    return [str(script)] if script.exists() else [sys.executable, "-m", "compose"]
-
-
-def timed(cmd: list[str], cwd: Path, env: dict) -> float:
-    start = time.perf_counter()
-    subprocess.run(cmd, cwd=cwd, env=env, check=True, stdout=subprocess.DEVNULL,
-                   stderr=subprocess.DEVNULL)
-    return time.perf_counter() - start
-
-
-def median_ms(values: list[float]) -> float:
-    return round(statistics.median(values) * 1000, 1)
-
-
-def write_stack(directory: Path, image: str) -> None:
-    lines = ["services:"]
-    for i in range(SERVICES):
-        lines += [f"  s{i}:", f"    image: {image}", "    command: sleep 3600", "    init: true"]
-    (directory / "docker-compose.yml").write_text("\n".join(lines) + "\n")
+from up_down import (IMAGE, berth_cmd, docker_available, import_docker_image,  # noqa: E402
+                     median_ms, print_rows, timed)
+import up_down  # noqa: E402
 
 
 def bench_berth(rounds: int, work: Path) -> dict:
@@ -56,25 +34,13 @@ def bench_berth(rounds: int, work: Path) -> dict:
 
     env = dict(os.environ, BERTH_ROOT=str(work / "root"))
     berth = berth_cmd()
-    subprocess.run([str(REPO / "stacks" / "busybox-image"), "bench/busybox"],
-                   env=dict(env, BERTH=" ".join(berth)), check=True, stdout=subprocess.DEVNULL)
-    stack = work / "stack"
-    stack.mkdir()
-    write_stack(stack, "bench/busybox")
-    out: dict = {}
-    ups, downs, cold_ups = [], [], []
-    for i in range(rounds):
-        cold = dict(env, BERTH_NO_CACHE="1")
-        cold_ups.append(timed(berth + ["up", "-d"], stack, cold))
-        downs.append(timed(berth + ["down", "-t", "5"], stack, env))
-        ups.append(timed(berth + ["up", "-d"], stack, env))
-        downs.append(timed(berth + ["down", "-t", "5"], stack, env))
-    out["up_10_services_ms"] = median_ms(ups)
-    out["up_10_services_uncached_ms"] = median_ms(cold_ups)
-    out["down_10_services_ms"] = median_ms(downs)
+    stack = up_down.bench_berth([10], rounds, work)[10]  # also makes the image
+    out: dict = {"up_10_services_ms": stack["up_ms"],
+                 "up_10_services_uncached_ms": stack["up_uncached_ms"],
+                 "down_10_services_ms": stack["down_ms"]}
 
     api = Containers(Paths(work / "root", work / "root" / "run"))
-    image = api.images.get("bench/busybox")
+    image = api.images.get(IMAGE)
     starts, runs = [], []
     for i in range(20):
         t = time.perf_counter()
@@ -86,7 +52,7 @@ def bench_berth(rounds: int, work: Path) -> dict:
         api.remove(container.id)
     out["start_latency_api_ms"] = median_ms(starts)
     out["run_true_api_ms"] = median_ms(runs)
-    cli = [timed(berth + ["container", "run", "--rm", "bench/busybox", "true"], work, env)
+    cli = [timed(berth + ["container", "run", "--rm", IMAGE, "true"], work, env)
            for _ in range(10)]
     out["run_true_cli_ms"] = median_ms(cli)
     out.update(bench_berth_network(berth, env, work))
@@ -105,7 +71,7 @@ def bench_berth_network(berth: list[str], env: dict, work: Path) -> dict:
                    stdout=subprocess.DEVNULL)
     subprocess.run(berth + ["container", "run", "-d", "--name", "srv", "--network", "benchnet",
                             "--tmpfs", "/www:size=128m", "-p", f"127.0.0.1:{port}:80", "--init",
-                            "bench/busybox", "sh", "-c",
+                            IMAGE, "sh", "-c",
                             "echo ok > /www/index.html; "
                             "dd if=/dev/zero of=/www/big bs=1M count=64 2>/dev/null; "
                             "exec httpd -f -p 80 -h /www"],
@@ -172,38 +138,17 @@ def _port_figures(port: int) -> dict:
 
 # --- docker, side by side ------------------------------------------------------------------
 
-def docker_available() -> bool:
-    if not shutil.which("docker"):
-        return False
-    return subprocess.run(["docker", "info"], stdout=subprocess.DEVNULL,
-                          stderr=subprocess.DEVNULL).returncode == 0
-
-
 def bench_docker(rounds: int, work: Path) -> dict:
-    rootfs = work / "docker-rootfs.tar"
-    from tests.helpers import busybox_rootfs
-
-    tree = busybox_rootfs(work / "docker-rootfs")
-    subprocess.run(["tar", "-C", str(tree), "-cf", str(rootfs), "."], check=True)
-    subprocess.run(["docker", "import", str(rootfs), "bench/busybox"], check=True,
-                   stdout=subprocess.DEVNULL)
-    stack = work / "docker-stack"
-    stack.mkdir()
-    write_stack(stack, "bench/busybox")
-    compose = ["docker-compose"] if shutil.which("docker-compose") else ["docker", "compose"]
+    import_docker_image(work)
+    stack = up_down.bench_docker([10], rounds, work)[10]
     env = dict(os.environ)
-    out: dict = {"compose": " ".join(compose)}
-    ups, downs = [], []
-    for _ in range(rounds):
-        ups.append(timed(compose + ["-p", "benchstack", "up", "-d"], stack, env))
-        downs.append(timed(compose + ["-p", "benchstack", "down", "-t", "5"], stack, env))
-    out["up_10_services_ms"] = median_ms(ups)
-    out["down_10_services_ms"] = median_ms(downs)
-    runs = [timed(["docker", "run", "--rm", "bench/busybox", "true"], work, env) for _ in range(10)]
+    out: dict = {"compose": " ".join(up_down.docker_compose()),
+                 "up_10_services_ms": stack["up_ms"], "down_10_services_ms": stack["down_ms"]}
+    runs = [timed(["docker", "run", "--rm", IMAGE, "true"], work, env) for _ in range(10)]
     out["run_true_cli_ms"] = median_ms(runs)
     port = _free_port()
     subprocess.run(["docker", "run", "-d", "--name", "benchsrv", "-p", f"127.0.0.1:{port}:80",
-                    "--tmpfs", "/www:size=128m", "bench/busybox", "sh", "-c",
+                    "--tmpfs", "/www:size=128m", IMAGE, "sh", "-c",
                     "echo ok > /www/index.html; dd if=/dev/zero of=/www/big bs=1M count=64 "
                     "2>/dev/null; exec httpd -f -p 80 -h /www"], check=True,
                    stdout=subprocess.DEVNULL)
@@ -212,7 +157,7 @@ def bench_docker(rounds: int, work: Path) -> dict:
         out.update(_port_figures(port))
     finally:
         subprocess.run(["docker", "rm", "-f", "benchsrv"], stdout=subprocess.DEVNULL)
-        subprocess.run(["docker", "rmi", "bench/busybox"], stdout=subprocess.DEVNULL,
+        subprocess.run(["docker", "rmi", IMAGE], stdout=subprocess.DEVNULL,
                        stderr=subprocess.DEVNULL)
     return out
 
@@ -229,7 +174,7 @@ def main() -> None:
             results["docker"] = bench_docker(args.rounds, work)
     rows = [("up -d, 10 services (ms)", "up_10_services_ms"),
             ("up -d, 10 services, no project cache (ms)", "up_10_services_uncached_ms"),
-            ("down, 10 services (ms)", "down_10_services_ms"),
+            ("down -t 0, 10 services (ms)", "down_10_services_ms"),
             ("container start, API (ms)", "start_latency_api_ms"),
             ("run `true` to exit, API (ms)", "run_true_api_ms"),
             ("run --rm `true`, CLI (ms)", "run_true_cli_ms"),
@@ -238,16 +183,9 @@ def main() -> None:
             ("published port, HTTP request (ms)", "port_request_ms"),
             ("published port, throughput (MB/s)", "port_throughput_mb_s")]
     docker = results.get("docker", {})
-    print(f"{'':46} {'berth':>10} {'docker':>10} {'ratio':>8}")
-    for label, key in rows:
-        ours = results["berth"].get(key)
-        theirs = docker.get(key)
-        ratio = ""
-        if ours and theirs:
-            ratio = f"{theirs / ours:.1f}x" if "throughput" not in key and "per_s" not in key \
-                else f"{ours / theirs:.1f}x"
-        print(f"{label:46} {ours if ours is not None else '-':>10} "
-              f"{theirs if theirs is not None else '-':>10} {ratio:>8}")
+    print_rows([(label, results["berth"].get(key), docker.get(key)) for label, key in rows],
+               higher_is_better=("published port, throughput (MB/s)",
+                                 "DNS queries per second (sequential)"))
     if docker:
         print(f"(docker side: {docker['compose']}; ratio > 1 means berth is faster)")
     if args.json:
