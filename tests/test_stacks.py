@@ -10,7 +10,7 @@ import pytest
 from runtime.containers import Containers
 from runtime.network.api import Networks
 from runtime.paths import Paths
-from tests.helpers import REPO, run_berth
+from tests.helpers import REPO, run_berth, wait_for
 
 pytestmark = pytest.mark.privileged
 
@@ -36,6 +36,9 @@ def test_hello_stack(tmp_path):
         assert first.strip() == "visits: 1" and second.strip() == "visits: 2"
         page = urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=5).read().decode()
         assert "Hello from berth" in page
+        # the worker reports what it asked api, by name, every few seconds
+        wait_for(lambda: "worker-1  | visits so far: " in run_berth(
+            "logs", "worker", cwd=stack, env=env, check=True).stdout)
     finally:
         run_berth("down", "-v", "-t", "1", cwd=stack, env=env)
     paths = Paths.from_env(env)
@@ -54,6 +57,9 @@ def test_debian_stack_built_by_berth(tmp_path):
                   timeout=900)
         body = urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=5).read().decode()
         assert '"hello": "from berth on Debian"' in body and '"user": 0' not in body
+        assert '"visits": 1' in body  # counted by the redis of the cache service
+        body = urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=5).read().decode()
+        assert '"visits": 2' in body
         out = run_berth("up", "-d", "--build", cwd=stack, env=env, check=True)
         assert out.stderr.count("CACHED") >= 5  # an unchanged rebuild is all cache
     finally:
