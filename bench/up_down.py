@@ -130,8 +130,9 @@ def rows(berth: dict, docker: dict) -> list[tuple[str, float | None, float | Non
     return out
 
 
-def print_rows(table: list[tuple[str, float | None, float | None]], higher_is_better=()) -> None:
-    print(f"{'':46} {'berth':>10} {'docker':>10} {'ratio':>8}")
+def print_rows(table: list[tuple[str, float | None, float | None]], higher_is_better=(),
+               other: str = "docker") -> None:
+    print(f"{'':46} {'berth':>10} {other:>10} {'ratio':>8}")
     for label, ours, theirs in table:
         ratio = ""
         if ours and theirs:

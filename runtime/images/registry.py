@@ -276,27 +276,31 @@ class Registry:
                 return digest
             partial = self.store.tmp / f"partial-{digest_hex(digest)}"
             have = partial.stat().st_size if partial.exists() else 0
+            hashed = hashlib.sha256()  # as it arrives: the file is not read a second time
+            if have:
+                with open(partial, "rb") as earlier:
+                    while chunk := earlier.read(1 << 20):
+                        hashed.update(chunk)
             headers = {"Range": f"bytes={have}-"} if have else {}
             resp = self.session(ref.domain).request(
                 "GET", f"/v2/{ref.path}/blobs/{digest}", f"repository:{ref.path}:pull", headers,
                 stream=True, ok=(200, 206))
             if resp.status == 200:
-                have = 0  # the registry ignored the range: start over
+                have, hashed = 0, hashlib.sha256()  # the registry ignored the range: start over
             total = descriptor.get("size", 0)
             with open(partial, "ab" if have else "wb") as out, resp.body:  # type: ignore[union-attr]
                 done = have
                 while chunk := resp.body.read(1 << 20):  # type: ignore[union-attr]
                     out.write(chunk)
+                    hashed.update(chunk)
                     done += len(chunk)
                     if progress:
                         progress(digest, "Downloading", done, total)
-            with open(partial, "rb") as handle:
-                try:
-                    self.store.put_stream(handle, expected=digest)
-                except ValueError as err:
-                    partial.unlink()
-                    raise RegistryError(f"{ref.familiar()}: {err}") from None
-            partial.unlink()
+            try:
+                self.store.adopt_blob(partial, digest, "sha256:" + hashed.hexdigest())
+            except ValueError as err:
+                partial.unlink()
+                raise RegistryError(f"{ref.familiar()}: {err}") from None
         if progress:
             progress(digest, "Download complete", descriptor.get("size", 0), descriptor.get("size", 0))
         return digest

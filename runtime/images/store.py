@@ -130,6 +130,13 @@ class ImageStore:
             Path(tmp).unlink(missing_ok=True)
             raise
 
+    def adopt_blob(self, path: Path, expected: str, actual: str) -> None:
+        """Make a file written in the store's tmp directory blob `expected`, once its
+        digest `actual` (computed while it was written) matches; no second copy."""
+        if actual != expected:
+            raise ValueError(f"digest mismatch: expected {expected}, got {actual}")
+        os.replace(path, self.blob_path(expected))
+
     def put_bytes(self, data: bytes) -> str:
         digest = "sha256:" + hashlib.sha256(data).hexdigest()
         path = self.blob_path(digest)
