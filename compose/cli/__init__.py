@@ -9,12 +9,27 @@ from runtime.errors import BerthError
 from ..errors import ComposeError
 
 
+# the modules that define each command (or group); any other command is in `project`
+MODULES = {"build": ("build",), "config": ("config",), "container": ("containers",),
+           "image": ("images", "build", "registry"), "network": ("networks",),
+           "volume": ("networks",), "pull": ("registry",), "push": ("registry",),
+           "login": ("registry",), "logout": ("registry",), "watch": ("watch",)}
+ALL_MODULES = ("build", "config", "containers", "images", "networks", "project", "registry",
+               "watch")
+
+
 def main() -> None:
     sys.dont_write_bytecode = False  # berth's own modules are worth caching as bytecode
-    from .app import app
-    from . import build, config, containers, images, networks, project, registry, watch  # noqa: F401
+    from importlib import import_module
 
-    only_invoked(app, sys.argv[1:])
+    from .app import app
+
+    words = invoked(sys.argv[1:])
+    for name in MODULES.get(words[0], ("project",)) if words else ALL_MODULES:
+        import_module(f"{__name__}.{name}")
+    if words and not only_invoked(app, words):  # not a command after all: typer says so
+        for name in ALL_MODULES:
+            import_module(f"{__name__}.{name}")
     code = 0
     try:
         app()
@@ -33,13 +48,10 @@ _GLOBAL_VALUES = {"-f", "--file", "-p", "--project-name", "--project-directory",
                   "--profile"}
 
 
-def only_invoked(app, argv: list[str]) -> None:
-    """Keep only the command being run: typer builds every registered command (options,
-    converters, help) on each start, a millisecond each, for one to run. Nothing is
-    removed when the words name no command (help, typos: typer explains)."""
-    from typer.main import get_command_name
-
-    words = []
+def invoked(argv: list[str]) -> list[str]:
+    """The command words (a command, or a group and its command) after berth's global
+    options."""
+    words: list[str] = []
     args = iter(argv)
     for arg in args:
         if arg in _GLOBAL_VALUES:
@@ -51,13 +63,21 @@ def only_invoked(app, argv: list[str]) -> None:
             words.append(arg)
             if len(words) == 2:
                 break
+    return words
+
+
+def only_invoked(app, words: list[str]) -> bool:
+    """Keep only the command being run: typer builds every registered command (options,
+    converters, help) on each start, a millisecond each, for one to run. Nothing is
+    removed, and False returned, when the words name no command (help, typos)."""
+    from typer.main import get_command_name
 
     def named(typer_app, name: str) -> list:
         return [c for c in typer_app.registered_commands
                 if (c.name or get_command_name(c.callback.__name__)) == name]
 
     if not words:
-        return
+        return False
     commands = named(app, words[0])
     groups = [g for g in app.registered_groups if g.name == words[0]]
     if commands:
@@ -67,6 +87,7 @@ def only_invoked(app, argv: list[str]) -> None:
         sub = groups[0].typer_instance
         if len(words) > 1 and named(sub, words[1]):
             sub.registered_commands = named(sub, words[1])
+    return bool(commands or groups)
 
 
 def _exit(code: int) -> None:

@@ -1,7 +1,9 @@
 """The CLI builds only the command it runs (typer builds every registered one)."""
 import typer
 
-from compose.cli import only_invoked
+import importlib
+
+from compose.cli import ALL_MODULES, MODULES, invoked, only_invoked
 
 
 def make_app():
@@ -33,16 +35,30 @@ def names(app):
 
 def test_only_the_invoked_command_is_kept():
     app, sub = make_app()
-    only_invoked(app, ["-p", "proj", "--file", "x.yaml", "up", "-d", "web"])
+    assert only_invoked(app, invoked(["-p", "proj", "--file", "x.yaml", "up", "-d", "web"]))
     assert names(app) == (["up"], [])
     app, sub = make_app()
-    only_invoked(app, ["container", "run", "--rm", "busybox"])
+    assert only_invoked(app, invoked(["container", "run", "--rm", "busybox"]))
     assert names(app) == ([], ["container"]) and [c.name for c in sub.registered_commands] == ["run"]
 
 
 def test_nothing_removed_without_a_known_command():
     for argv in ([], ["--help"], ["-p", "up"], ["contianer", "run"]):
         app, sub = make_app()
-        only_invoked(app, argv)
+        assert not only_invoked(app, invoked(argv))
         assert names(app) == (["up", "exec"], ["container"]), argv
         assert len(sub.registered_commands) == 2
+
+
+def test_each_command_is_found_in_the_modules_imported_for_it():
+    """main() imports only MODULES[word] (or `project`): every command must be there."""
+    from compose.cli.app import app
+
+    for name in ALL_MODULES:
+        importlib.import_module(f"compose.cli.{name}")
+    for command in app.registered_commands:
+        module = command.callback.__module__.rsplit(".", 1)[1]
+        assert module in MODULES.get(command.name, ("project",)), command.name
+    for group in app.registered_groups:
+        for command in group.typer_instance.registered_commands:
+            assert command.callback.__module__.rsplit(".", 1)[1] in MODULES[group.name]
