@@ -8,10 +8,11 @@ import os
 
 import jsonschema
 import pytest
+import yaml
 
 from compose.errors import ComposeError
 from compose.load import LoadOptions, load_project
-from compose.render import config_tree
+from compose.render import config_tree, to_yaml
 from tests.helpers import CORPUS, OFFICIAL_SCHEMA, require_shared
 
 require_shared()
@@ -158,3 +159,34 @@ def test_merge_results():
                  for f in MERGED["podman-compose/tests/integration/merge/volumes_merge"]])
     sources = {m.target: os.path.basename(m.source) for m in vols.services["web"].volumes}
     assert set(sources.values()) == {"override.txt"} and len(sources) == 3
+
+
+@pytest.mark.parametrize("name", [f for f in FILES if f not in INVALID])
+def test_config_yaml_reads_back_and_matches_pyyaml(name):
+    """berth writes `config`'s YAML itself (PyYAML's representer is slow): the text must
+    read back as the same tree and be what PyYAML's safe dumper writes."""
+    path = CORPUS / name
+    tree = config_tree(load(path.parent, [str(path)]))
+    text = to_yaml(tree)
+    assert yaml.safe_load(text) == tree
+    assert text == yaml.dump(tree, Dumper=_LiteralDumper, sort_keys=False,
+                             default_flow_style=False, allow_unicode=True, width=1 << 16)
+
+
+class _LiteralDumper(yaml.SafeDumper):
+    """PyYAML writing multi-line strings as `|` blocks, as berth does."""
+
+
+_LiteralDumper.add_representer(str, lambda dumper, value: dumper.represent_scalar(
+    "tag:yaml.org,2002:str", value, style="|" if "\n" in value else None))
+
+
+def test_tricky_scalars_read_back():
+    values = ["yes", "No", "1", "1.5", "0x10", ".inf", "2001-01-01", "~", "null", "", " x",
+              "x ", "a: b", "a:b", "#x", "x #y", "x#y", "-", "- x", "-x", "--flag", "?x", ":x",
+              "'", '"', "it's", "@x", "`x", "%x", "*x", "&x", "!x", "|x", ">x", "[x]", "{x}",
+              "---", "...", "a, b", "ünïcode", "tab\there", "multi\nline\n", "no end\nline",
+              "two\n\n", "\nleading", "trailing \nspace", "  indented\nblock", "ctrl\x01"]
+    tree = {"values": values, "keys": {v: v for v in values if v}, "nested": [[1, [2]], {}],
+            "empty": [], "none": None, "flags": [True, False], "numbers": [0, -1, 0.25]}
+    assert yaml.safe_load(to_yaml(tree)) == tree
