@@ -92,8 +92,18 @@ class Attachment:
         payload = rows.to_bytes(2, "big") + cols.to_bytes(2, "big")
         self.sock.sendall(FRAME.pack(RESIZE, len(payload)) + payload)
 
+    def has_frames(self) -> bool:
+        """Whole frames already received (they can come with the attach reply, even the
+        last ones before the monitor closes the connection), to be read before waiting."""
+        return bool(split_frames(self.buffer)[0])
+
     def read_frames(self) -> Iterator[tuple[int, bytes]]:
-        """Frames available now (blocks for at least one read): (kind, payload)."""
+        """Frames available now: those already received, else what one read brings
+        (blocking for it): (kind, payload)."""
+        frames, self.buffer = split_frames(self.buffer)
+        if frames:
+            yield from frames
+            return
         data = self.sock.recv(65536)
         if not data:
             yield EXIT, b""

@@ -53,7 +53,10 @@ def attach(attachment, stdin: bool, tty: bool) -> int:
     with raw_terminal(tty and stdin):
         while True:
             readable = [attachment] + ([0] if stdin_open else [])
-            ready, _, _ = select.select(readable, [], [])
+            if attachment.has_frames():
+                ready = [attachment]
+            else:
+                ready, _, _ = select.select(readable, [], [])
             if 0 in ready:
                 data = os.read(0, 65536)
                 if data:

@@ -113,3 +113,35 @@ def test_exec_with_a_terminal(env):
     output, code = pty_session(env, ["container", "exec", "-it", "t", "sh"],
                                b"tty; exit 4\r")
     assert b"/dev/pts/" in output and code == 4
+
+
+def test_frames_that_come_with_the_attach_reply_are_not_lost(tmp_path, capfd):
+    """A container that fails at once can send its error and exit frames, and close,
+    before the client has read the attach reply: all of it arrives in one read."""
+    import socket
+    import threading
+
+    from compose.cli.terminal import attach
+    from runtime.client import Attachment
+    from runtime.monitor import ERROR, EXIT, FRAME
+
+    path = tmp_path / "monitor.sock"
+    server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    server.bind(str(path))
+    server.listen(1)
+
+    def monitor():
+        conn, _ = server.accept()
+        conn.recv(1024)  # the attach request
+        error = b'exec: "nosuch": executable file not found in $PATH'
+        conn.sendall(b'{"ok": true}\n' + FRAME.pack(ERROR, len(error)) + error
+                     + FRAME.pack(EXIT, 3) + b"127")
+        conn.close()
+
+    thread = threading.Thread(target=monitor)
+    thread.start()
+    time.sleep(0.05)
+    assert attach(Attachment(path, stdin=False), stdin=False, tty=False) == 127
+    thread.join()
+    server.close()
+    assert "executable file not found" in capfd.readouterr().err
