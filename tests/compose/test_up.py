@@ -534,7 +534,7 @@ def test_scale_volumes_attach_version(stack):
         services:
           app:
             image: busybox
-            command: sh -c 'sleep 1; echo bye; exit 3'
+            command: sh -c 'sleep 3; echo bye; exit 3'
             volumes: [data:/data]
           other:
             image: busybox
