@@ -6,11 +6,12 @@ import socket
 from pathlib import Path
 from typing import Iterator
 
+from .errors import BerthError
 from .paths import short_path
 from .monitor import EXIT, FRAME, RESIZE, STDIN, STDIN_CLOSE, split_frames
 
 
-class MonitorGone(ConnectionError):
+class MonitorGone(BerthError, ConnectionError):
     """No monitor answers for this container (it is not running)."""
 
 
@@ -24,6 +25,15 @@ def _connect(path: Path, timeout: float | None) -> socket.socket:
         sock.close()
         raise MonitorGone(str(err)) from None
     return sock
+
+
+def _send(sock: socket.socket, data: bytes) -> None:
+    """The monitor may close its socket the moment it finishes: that is MonitorGone."""
+    try:
+        sock.sendall(data)
+    except (BrokenPipeError, ConnectionResetError):
+        sock.close()
+        raise MonitorGone("the monitor closed the connection") from None
 
 
 def _lines(sock: socket.socket) -> Iterator[dict]:
@@ -45,10 +55,7 @@ def request(path: Path, message: dict, timeout: float | None = 10.0) -> dict:
     """Send one request and return the one reply (for stop: when the container exited)."""
     sock = _connect(path, timeout)
     with sock:
-        try:
-            sock.sendall(json.dumps(message).encode() + b"\n")
-        except (BrokenPipeError, ConnectionResetError):
-            raise MonitorGone("the monitor closed the connection") from None
+        _send(sock, json.dumps(message).encode() + b"\n")
         for reply in _lines(sock):
             return reply
     raise MonitorGone("the monitor closed the connection")
@@ -58,7 +65,7 @@ def events(path: Path) -> Iterator[dict]:
     """State changes of one container as they happen (start, die, health_status, ...)."""
     sock = _connect(path, None)
     with sock:
-        sock.sendall(b'{"op": "events"}\n')
+        _send(sock, b'{"op": "events"}\n')
         yield from _lines(sock)
 
 
@@ -67,7 +74,7 @@ class Attachment:
 
     def __init__(self, path: Path, stdin: bool) -> None:
         self.sock = _connect(path, None)
-        self.sock.sendall(json.dumps({"op": "attach", "stdin": stdin}).encode() + b"\n")
+        _send(self.sock, json.dumps({"op": "attach", "stdin": stdin}).encode() + b"\n")
         self.buffer = b""
         while b"\n" not in self.buffer:
             data = self.sock.recv(65536)
