@@ -558,6 +558,12 @@ class Monitor:
                 self.spec.working_dir, self.caps, self.spec.no_new_privileges,
                 self.spec.ulimits, self.spec.group_add, stdio=(null, out_w, out_w),
                 cgroup_procs=self.cgroup.procs_files(), syscall_filter=self.syscall_filter)
+        except OSError:
+            # PID 1 died a moment ago (its namespaces are gone): its exit is being
+            # handled; should it live after all, the next check runs as planned
+            os.close(out_r)
+            self.schedule_health()
+            return
         finally:
             os.close(out_w)
             os.close(null)
@@ -782,6 +788,8 @@ class Monitor:
             if self.timers:
                 timeout = max(0.0, self.timers[0][0] - time.monotonic())
             for key, _ in self.sel.select(timeout):
+                if self.sel.get_map().get(key.fd) is not key:
+                    continue  # unregistered (its fd closed) by a handler earlier in this round
                 handler, arg = key.data
                 handler(key.fileobj, arg)
             now = time.monotonic()
@@ -855,6 +863,11 @@ def run_detached(paths: Paths, cid: str, ready_fd: int, wait_attach: bool) -> No
             pass
         try:
             statefile.update(cdir, status=Status.DEAD, error="monitor failed")
+        except Exception:  # noqa: BLE001
+            pass
+        try:  # without its monitor the container must not run on: free what it held
+            cgroups.for_container(cid).destroy()
+            release_network(paths, cid, ContainerSpec.from_dict(read_json(cdir / "config.json")))
         except Exception:  # noqa: BLE001
             pass
     finally:

@@ -401,3 +401,17 @@ def test_cpuset_reservation_swappiness_oom_score_and_host_uts(engine, busybox):
     bad = engine.create(busybox, RunOptions(command=["true"], resources=Resources(cpuset="999")))
     with pytest.raises(ContainerError, match="cpuset '999'"):
         engine.start(bad.id)
+
+
+def test_exiting_while_health_checks_run(engine, busybox):
+    """A check due just as PID 1 dies, or output of a check whose process is being reaped,
+    must not take the monitor down (it did, leaving a dead container holding its address)."""
+    for _ in range(10):
+        container = engine.create(busybox, RunOptions(
+            command=["sleep", "0.05"], init=True,
+            healthcheck=Healthcheck(test=["CMD", "echo", "ok"], interval=0.005, timeout=2,
+                                    retries=3, start_period=0, start_interval=0.005)))
+        engine.start(container.id)
+        assert engine.wait(container.id) == 0
+        assert engine.get(container.id).status == Status.EXITED
+        engine.remove(container.id)
