@@ -504,6 +504,10 @@ class Monitor:
             return
         if self.exit_status is not None:
             return
+        self.terminate(timeout)
+
+    def terminate(self, timeout: float | None) -> None:
+        """The stop signal now, SIGKILL once the grace period is over."""
         self.thaw_if_paused()
         self.signal(_signum(self.spec.stop_signal))
         grace = self.spec.stop_timeout if timeout is None else timeout
@@ -520,11 +524,7 @@ class Monitor:
                 self.relaunch()
             return
         self.restart_requested = True
-        self.thaw_if_paused()
-        self.signal(_signum(self.spec.stop_signal))
-        grace = self.spec.stop_timeout if timeout is None else timeout
-        if self.kill_at is None:
-            self.kill_at = self.after(max(0.0, grace), lambda: self.signal(signal.SIGKILL))
+        self.terminate(timeout)
 
     def thaw_if_paused(self) -> None:
         if statefile.load(self.cdir).status == Status.PAUSED:
