@@ -18,7 +18,7 @@ from runtime.errors import BerthError
 from .backend import VOLUME, Backend, ContainerInfo, DependencyFailed, NETWORK, PROJECT, VERSION, BERTH_VERSION
 from .convert import compose_labels, config_hash, image_ref, run_options
 from .errors import ComposeError
-from .hooks import run_hooks
+from .hooks import run_hooks, stop_after_hooks
 from .model import Project
 from .progress import Progress
 from .reconcile import Action, UpPlan
@@ -96,12 +96,9 @@ class Executor:
     def stop(self, info: ContainerInfo) -> None:
         """Stop a container this run replaces or removes, after its pre_stop hooks (a
         failing hook is reported; the container goes all the same)."""
-        if info.running:
-            try:
-                run_hooks(self.backend, info, "pre_stop")
-            except (BerthError, ComposeError) as err:
-                self.progress.note(f"service {info.service!r}: {err}")
-        self.backend.stop(info.id, None)
+        failure = stop_after_hooks(self.backend, info, None)
+        if failure:
+            self.progress.note(failure)
 
     def _do(self, action: Action, start: bool = True) -> ContainerInfo | None:
         progress = lambda text, **kw: self.progress.update("Container", action.name, text, **kw)  # noqa: E731

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import json
 
+from runtime.errors import BerthError
+
 from .backend import Backend, ContainerInfo
 from .errors import ComposeError
 from .model import Hook, Service
@@ -47,3 +49,16 @@ def run_hooks(backend: Backend, info: ContainerInfo, kind: str) -> None:
                                  privileged=hook.privileged)
         if code != 0:
             raise ComposeError(f"{kind}[{index}] hook exited with status {code}")
+
+
+def stop_after_hooks(backend: Backend, info: ContainerInfo, timeout: float | None) -> str | None:
+    """Stop a container, running its pre_stop hooks first if it runs; what went wrong in
+    them, for the caller to report (the container is stopped all the same, as asked)."""
+    failure = None
+    if info.running:
+        try:
+            run_hooks(backend, info, "pre_stop")
+        except (BerthError, ComposeError) as err:
+            failure = f"service {info.service!r}: {err}"
+    backend.stop(info.id, timeout)
+    return failure

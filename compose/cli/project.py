@@ -76,21 +76,16 @@ def stop_all(be, containers: list[ContainerInfo], timeout: float | None, progres
              remove: bool = False, volumes: bool = False, project=None) -> list[str]:
     """Stop (and remove) containers, dependents first, each after its pre_stop hooks;
     the hooks that failed, for the caller to report once everything is done."""
-    from runtime.errors import BerthError
-
     from ..execute import run_parallel
-    from ..hooks import run_hooks
+    from ..hooks import stop_after_hooks
 
     failed: list[str] = []
 
     def one(info: ContainerInfo) -> None:
         if info.running:
             progress.update("Container", info.name, "Stopping")
-            try:
-                run_hooks(be, info, "pre_stop")
-            except (BerthError, ComposeError) as err:  # stopped all the same, as asked
-                failed.append(f"service {info.service!r}: {err}")
-            be.stop(info.id, timeout)
+            if failure := stop_after_hooks(be, info, timeout):
+                failed.append(failure)
             progress.update("Container", info.name, "Stopped", done=not remove)
         if remove:
             progress.update("Container", info.name, "Removing")
