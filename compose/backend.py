@@ -304,7 +304,7 @@ class RuntimeBackend:
         """Run a command in the container to its end, output discarded; its exit code."""
         import os
 
-        from runtime.nsexec import read_error
+        from runtime.nsexec import wait_relay
 
         null = os.open(os.devnull, os.O_RDWR)
         try:
@@ -313,11 +313,7 @@ class RuntimeBackend:
                                                      privileged=privileged)
         finally:
             os.close(null)
-        _, status = os.waitpid(relay, 0)
-        failed = read_error(err_fd)
-        if failed:
-            return failed[0]
-        return os.waitstatus_to_exitcode(status) if os.WIFEXITED(status) else 128 + os.WTERMSIG(status)
+        return wait_relay(relay, err_fd)[0]
 
     def registry(self):
         import os

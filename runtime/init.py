@@ -159,6 +159,11 @@ FORWARDED = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signal.SIGQUIT, signa
              signal.SIGUSR2, signal.SIGWINCH)
 
 
+def exit_code(status: int) -> int:
+    """A wait status as a shell reports it: the exit code, or 128 + the signal."""
+    return os.waitstatus_to_exitcode(status) if os.WIFEXITED(status) else 128 + os.WTERMSIG(status)
+
+
 def forward_signals(pid: int, signals: tuple[int, ...]) -> None:
     """Pass each of `signals` that this process receives on to `pid`."""
     def forward(signum: int, _frame: object) -> None:
@@ -180,8 +185,7 @@ def _reap_as_init(child: int) -> None:
         except ChildProcessError:
             os._exit(0)
         if pid == child:
-            os._exit(os.waitstatus_to_exitcode(status) if os.WIFEXITED(status)
-                     else 128 + os.WTERMSIG(status))
+            os._exit(exit_code(status))
 
 
 def run(spec: ContainerSpec, layout: rootfs.Layout, sync_fd: int, gate_fd: int,

@@ -391,8 +391,7 @@ class Monitor:
         self.sel.unregister(fd)
         os.close(fd)
         _, status = os.waitpid(self.child, 0)
-        self.exit_status = (os.waitstatus_to_exitcode(status) if os.WIFEXITED(status)
-                            else 128 + os.WTERMSIG(status))
+        self.exit_status = init.exit_code(status)
         self.maybe_exited()
 
     def maybe_exited(self) -> None:

@@ -9,8 +9,8 @@ from __future__ import annotations
 import os
 
 from . import ptys, users
-from .init import (FORWARDED, StartError, _exec, _reset_signals, drop_privileges, fail_start,
-                   forward_signals, set_rlimits)
+from .init import (FORWARDED, StartError, _exec, _reset_signals, drop_privileges, exit_code,
+                   fail_start, forward_signals, set_rlimits)
 from .syscalls import SYSCALLS
 
 NAMESPACES = ("ipc", "uts", "net", "pid", "mnt")
@@ -105,8 +105,15 @@ def _relay(command: int) -> None:
         except ChildProcessError:
             os._exit(125)
         if pid == command:
-            os._exit(os.waitstatus_to_exitcode(status) if os.WIFEXITED(status)
-                     else 128 + os.WTERMSIG(status))
+            os._exit(exit_code(status))
+
+
+def wait_relay(relay: int, err_fd: int) -> tuple[int, str | None]:
+    """Wait for a relay from spawn(): the command's exit code, and why it could not be
+    started if it could not."""
+    _, status = os.waitpid(relay, 0)
+    error = read_error(err_fd)
+    return error if error else (exit_code(status), None)
 
 
 def read_error(fd: int) -> tuple[int, str] | None:

@@ -118,15 +118,13 @@ def exec_in(api, ref: str, argv: list[str], *, user: str | None, workdir: str | 
 
 
 def _wait_relay(relay: int, err_fd: int) -> int:
-    from runtime.nsexec import read_error
+    from runtime.nsexec import wait_relay
 
     previous = signal.signal(signal.SIGINT, lambda signum, _f: os.kill(relay, signum))
     try:
-        _, status = os.waitpid(relay, 0)
+        code, error = wait_relay(relay, err_fd)
     finally:
         signal.signal(signal.SIGINT, previous)
-    error = read_error(err_fd)
     if error:
-        print(f"berth: {error[1]}", file=sys.stderr)
-        return error[0]
-    return os.waitstatus_to_exitcode(status) if os.WIFEXITED(status) else 128 + os.WTERMSIG(status)
+        print(f"berth: {error}", file=sys.stderr)
+    return code
