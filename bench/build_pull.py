@@ -13,16 +13,14 @@ import argparse
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
-import time
-import urllib.error
-import urllib.request
 from pathlib import Path
 
-from up_down import IMAGE, REPO, berth_cmd, median_ms, print_rows
+from up_down import IMAGE, berth_cmd, make_image, median_ms, print_rows, timed
+
+from tests.helpers import start_registry  # importable: up_down puts the repository on the path
 
 DOCKERFILE = f"""FROM {IMAGE}
 ARG GREETING=hello
@@ -39,13 +37,6 @@ CMD ["cat", "/app/two"]
 BIG = f"FROM {IMAGE}\nRUN head -c 104857600 /dev/urandom > /blob\n"  # 100 MiB, incompressible
 
 
-def timed(cmd: list[str], cwd: Path, env: dict) -> float:
-    start = time.perf_counter()
-    subprocess.run(cmd, cwd=cwd, env=env, check=True, stdout=subprocess.DEVNULL,
-                   stderr=subprocess.DEVNULL)
-    return time.perf_counter() - start
-
-
 def bench_build(berth: list[str], env: dict, work: Path, rounds: int) -> dict:
     context = work / "context"
     context.mkdir()
@@ -58,26 +49,6 @@ def bench_build(berth: list[str], env: dict, work: Path, rounds: int) -> dict:
         cold.append(timed(build + ["--no-cache"], context, env))
         warm.append(timed(build, context, env))
     return {"build_cold_ms": median_ms(cold), "build_cached_ms": median_ms(warm)}
-
-
-def start_registry(work: Path) -> tuple[subprocess.Popen, str]:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    config = {"version": 0.1, "log": {"level": "error"},
-              "storage": {"filesystem": {"rootdirectory": str(work / "registry-data")}},
-              "http": {"addr": f"127.0.0.1:{port}"}}
-    (work / "registry.json").write_text(json.dumps(config))
-    proc = subprocess.Popen(["docker-registry", "serve", str(work / "registry.json")],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
-        try:
-            urllib.request.urlopen(f"http://127.0.0.1:{port}/v2/", timeout=1)
-            break
-        except (OSError, urllib.error.HTTPError):
-            time.sleep(0.05)
-    return proc, f"127.0.0.1:{port}"
 
 
 def bench_pull(berth: list[str], env: dict, work: Path, rounds: int) -> dict:
@@ -124,9 +95,7 @@ def main() -> None:
         work = Path(tmp)
         env = dict(os.environ, BERTH_ROOT=str(work / "root"))
         berth = berth_cmd()
-        subprocess.run([str(REPO / "stacks" / "busybox-image"), IMAGE],
-                       env=dict(env, BERTH=" ".join(berth)), check=True,
-                       stdout=subprocess.DEVNULL)
+        make_image(berth, env)
         results = bench_build(berth, env, work, args.rounds)
         if shutil.which("docker-registry"):
             results.update(bench_pull(berth, env, work, args.rounds))

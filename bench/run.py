@@ -26,6 +26,7 @@ sys.path.insert(0, str(REPO))
 from up_down import (IMAGE, berth_cmd, docker_available, import_docker_image,  # noqa: E402
                      median_ms, print_rows, timed)
 import up_down  # noqa: E402
+from tests.helpers import free_port  # noqa: E402
 
 
 def bench_berth(rounds: int, work: Path) -> dict:
@@ -87,7 +88,7 @@ def bench_berth_network(berth: list[str], env: dict, work: Path) -> dict:
     from runtime.network.api import Networks
     from runtime.paths import Paths
 
-    port, stream_port = _free_port(), _free_port()
+    port, stream_port = free_port(), free_port()
     subprocess.run(berth + ["network", "create", "benchnet"], env=env, check=True,
                    stdout=subprocess.DEVNULL)
     subprocess.run(berth + ["container", "run", "-d", "--name", "srv", "--network", "benchnet",
@@ -181,12 +182,6 @@ def _stream(host: str, port: int) -> int:
     return round(size / (time.perf_counter() - t) / 1e6)
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def _get(port: int, path: str) -> bytes:
     with socket.create_connection(("127.0.0.1", port), timeout=5) as conn:
         conn.sendall(f"GET {path} HTTP/1.0\r\n\r\n".encode())
@@ -231,7 +226,7 @@ def bench_docker(rounds: int, work: Path) -> dict:
                  "up_10_services_ms": stack["up_ms"], "down_10_services_ms": stack["down_ms"]}
     runs = [timed(["docker", "run", "--rm", IMAGE, "true"], work, env) for _ in range(10)]
     out["run_true_cli_ms"] = median_ms(runs)
-    port = _free_port()
+    port = free_port()
     subprocess.run(["docker", "run", "-d", "--name", "benchsrv", "-p", f"127.0.0.1:{port}:80",
                     "--tmpfs", "/www:size=128m", IMAGE, "sh", "-c",
                     "echo ok > /www/index.html; dd if=/dev/zero of=/www/big bs=1M count=64 "

@@ -71,11 +71,16 @@ def run_rounds(up: list[str], down: list[str], stack: Path, env: dict, rounds: i
     return out
 
 
+def make_image(berth: list[str], env: dict) -> None:
+    """The busybox image every benchmark runs, in env's BERTH_ROOT."""
+    subprocess.run([str(REPO / "stacks" / "busybox-image"), IMAGE],
+                   env=dict(env, BERTH=" ".join(berth)), check=True, stdout=subprocess.DEVNULL)
+
+
 def bench_berth(sizes: list[int], rounds: int, work: Path) -> dict:
     env = dict(os.environ, BERTH_ROOT=str(work / "root"))
     berth = berth_cmd()
-    subprocess.run([str(REPO / "stacks" / "busybox-image"), IMAGE],
-                   env=dict(env, BERTH=" ".join(berth)), check=True, stdout=subprocess.DEVNULL)
+    make_image(berth, env)
     out = {}
     for size in sizes:
         stack = write_stack(work / f"berth-{size}", size)

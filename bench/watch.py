@@ -7,17 +7,16 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import statistics
 import subprocess
-import sys
 import tempfile
 import time
 import urllib.request
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO))
+from up_down import IMAGE, berth_cmd, make_image
+
+from tests.helpers import free_port  # importable: up_down puts the repository on the path
 
 COMPOSE = """
 services:
@@ -30,12 +29,6 @@ services:
       watch:
         - {{path: ./html, action: {action}, target: /www}}
 """
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def get(port: int) -> str:
@@ -52,7 +45,7 @@ def measure(action: str, rounds: int, work: Path, env: dict, berth: list[str]) -
     # with a restart, serve a copy made at start: new content shows only once restarted
     serve = ('["httpd", "-f", "-p", "80", "-h", "/www"]' if action == "sync" else
              '["sh", "-c", "mkdir -p /tmp/s && cp /www/* /tmp/s/ && exec httpd -f -p 80 -h /tmp/s"]')
-    (project / "Dockerfile").write_text(f"FROM bench/busybox\nCOPY html /www\nCMD {serve}\n")
+    (project / "Dockerfile").write_text(f"FROM {IMAGE}\nCOPY html /www\nCMD {serve}\n")
     port = free_port()
     (project / "compose.yaml").write_text(COMPOSE.format(port=port, action=action))
     proc = subprocess.Popen(berth + ["watch"], cwd=project, env=env,
@@ -82,13 +75,11 @@ def measure(action: str, rounds: int, work: Path, env: dict, berth: list[str]) -
 
 
 def main() -> None:
-    script = Path(sys.executable).with_name("berth")
-    berth = [str(script)] if script.exists() else [sys.executable, "-m", "compose"]
+    berth = berth_cmd()
     with tempfile.TemporaryDirectory(prefix="berth-bench-watch-") as tmp:
         work = Path(tmp)
         env = dict(os.environ, BERTH_ROOT=str(work / "root"))
-        subprocess.run([str(REPO / "stacks" / "busybox-image"), "bench/busybox"],
-                       env=dict(env, BERTH=" ".join(berth)), check=True, stdout=subprocess.DEVNULL)
+        make_image(berth, env)
         sync = measure("sync", 20, work, env, berth)
         restart = measure("sync+restart", 5, work, env, berth)
     print(f"watch sync: median {statistics.median(sync) * 1000:.0f} ms "

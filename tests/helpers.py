@@ -1,9 +1,14 @@
 """Paths and helpers shared by the tests."""
 from __future__ import annotations
 
+import json
 import os
+import socket
 import subprocess
 import sys
+import time
+import urllib.error
+import urllib.request
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
@@ -105,3 +110,38 @@ def wait_for(predicate, timeout: float = 10.0, interval: float = 0.02):
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out waiting for {predicate}")
         time.sleep(interval)
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_registry(directory: Path, auth: bool = False) -> tuple[subprocess.Popen, str]:
+    """Debian's docker-registry on 127.0.0.1 (with htpasswd auth: user alice, password
+    s3cret), storing under `directory`; the process and its address, once it answers."""
+    port = free_port()
+    config = {"version": 0.1, "log": {"level": "error"},
+              "storage": {"filesystem": {"rootdirectory": str(directory / "registry-data")},
+                          "delete": {"enabled": True}},
+              "http": {"addr": f"127.0.0.1:{port}"}}
+    if auth:
+        htpasswd = directory / "htpasswd"
+        subprocess.run(["htpasswd", "-Bbc", str(htpasswd), "alice", "s3cret"], check=True,
+                       capture_output=True)
+        config["auth"] = {"htpasswd": {"realm": "berth-test", "path": str(htpasswd)}}
+    (directory / "registry.json").write_text(json.dumps(config))  # YAML is a superset of JSON
+    proc = subprocess.Popen(["docker-registry", "serve", str(directory / "registry.json")],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        try:
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/v2/", timeout=1)
+            break
+        except urllib.error.HTTPError:
+            break  # 401 with auth: it is up
+        except OSError:
+            time.sleep(0.05)
+    return proc, f"127.0.0.1:{port}"

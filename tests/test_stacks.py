@@ -1,6 +1,5 @@
 """The example stacks really run."""
 import os
-import socket
 import subprocess
 import sys
 import urllib.request
@@ -10,15 +9,9 @@ import pytest
 from runtime.containers import Containers
 from runtime.network.api import Networks
 from runtime.paths import Paths
-from tests.helpers import REPO, run_berth, wait_for
+from tests.helpers import REPO, free_port, run_berth, wait_for
 
 pytestmark = pytest.mark.privileged
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def test_hello_stack(tmp_path):

@@ -13,7 +13,7 @@ from runtime.containers import Containers
 from runtime.images import archive
 from runtime.network.api import Networks
 from runtime.paths import Paths
-from tests.helpers import REPO, busybox_rootfs, run_berth, wait_for
+from tests.helpers import REPO, busybox_rootfs, free_port, run_berth, wait_for
 
 pytestmark = pytest.mark.privileged
 
@@ -79,12 +79,6 @@ services:
 volumes:
   data:
 """
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def http(port):

@@ -11,8 +11,8 @@ import urllib.request
 
 import pytest
 
-from tests.compose.test_up import Stack, busybox_dir, free_port  # noqa: F401 (fixtures)
-from tests.helpers import REPO, wait_for
+from tests.compose.test_up import Stack, busybox_dir  # noqa: F401 (fixtures)
+from tests.helpers import REPO, free_port, wait_for
 
 pytestmark = pytest.mark.privileged
 

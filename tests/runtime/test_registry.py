@@ -6,12 +6,9 @@ import http.server
 import io
 import json
 import shutil
-import socket
 import subprocess
 import tarfile
 import threading
-import time
-import urllib.request
 
 import pytest
 
@@ -21,42 +18,11 @@ from runtime.images import archive
 from runtime.images.registry import Registry, RegistryError, save_credentials
 from runtime.images.store import ImageStore
 from runtime.paths import Paths
+from tests.helpers import start_registry
 
 pytestmark = [pytest.mark.privileged,
               pytest.mark.skipif(not shutil.which("docker-registry"),
                                  reason="needs Debian's docker-registry")]
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def start_registry(tmp_path, auth: bool = False):
-    port = free_port()
-    config = {"version": 0.1, "log": {"level": "error"},
-              "storage": {"filesystem": {"rootdirectory": str(tmp_path / "registry-data")},
-                          "delete": {"enabled": True}},
-              "http": {"addr": f"127.0.0.1:{port}"}}
-    if auth:
-        htpasswd = tmp_path / "htpasswd"
-        subprocess.run(["htpasswd", "-Bbc", str(htpasswd), "alice", "s3cret"], check=True,
-                       capture_output=True)
-        config["auth"] = {"htpasswd": {"realm": "berth-test", "path": str(htpasswd)}}
-    (tmp_path / "registry.json").write_text(json.dumps(config))  # YAML is a superset of JSON
-    proc = subprocess.Popen(["docker-registry", "serve", str(tmp_path / "registry.json")],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
-        try:
-            urllib.request.urlopen(f"http://127.0.0.1:{port}/v2/", timeout=1)
-            break
-        except urllib.error.HTTPError:
-            break  # 401 with auth: it is up
-        except OSError:
-            time.sleep(0.05)
-    return proc, f"127.0.0.1:{port}"
 
 
 @pytest.fixture
