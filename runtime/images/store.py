@@ -122,9 +122,7 @@ class ImageStore:
                     out.write(chunk)
                     size += len(chunk)
             actual = "sha256:" + digest.hexdigest()
-            if expected and actual != expected:
-                raise ValueError(f"digest mismatch: expected {expected}, got {actual}")
-            os.replace(tmp, self.blob_path(actual))
+            self.adopt_blob(Path(tmp), expected or actual, actual)
             return actual, size
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
