@@ -68,7 +68,7 @@ def _mapping(value: dict, indent: int, out: list[str]) -> None:
 def _sequence(items: list, indent: int, out: list[str]) -> None:
     pad = " " * indent
     for item in items:
-        if (isinstance(item, dict) or isinstance(item, list)) and item:
+        if isinstance(item, (dict, list)) and item:
             nested: list[str] = []
             (_mapping if isinstance(item, dict) else _sequence)(item, indent + 2, nested)
             nested[0] = f"{pad}- {nested[0][indent + 2:]}"

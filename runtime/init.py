@@ -23,7 +23,7 @@ import socket
 import struct
 
 from . import ptys, rootfs, seccomp, users
-from .capabilities import final_set, last_cap, mask
+from .capabilities import last_cap, mask
 from .spec import ContainerSpec
 from .syscalls import (PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, PR_CAPBSET_DROP,
                        PR_SET_NO_NEW_PRIVS, SYSCALLS, Syscalls)
@@ -189,11 +189,13 @@ def _reap_as_init(child: int) -> None:
 
 
 def run(spec: ContainerSpec, layout: rootfs.Layout, sync_fd: int, gate_fd: int,
-        caps_allowed: list[str] | None = None, tty_fd: int = -1) -> None:
+        caps: list[str], syscall_filter: bytes | None, tty_fd: int = -1) -> None:
     """Never returns: exec's the container command or exits with a start error.
 
-    With a terminal, the pty is opened in the container's own /dev/pts and its master
-    is sent to the monitor over `tty_fd`."""
+    `caps` and `syscall_filter` are the monitor's (runtime.capabilities.container_caps,
+    runtime.seccomp.for_container), which its health checks use too. With a terminal,
+    the pty is opened in the container's own /dev/pts and its master is sent to the
+    monitor over `tty_fd`."""
     try:
         os.setsid()
         if spec.network.mode != "host":
@@ -210,9 +212,6 @@ def run(spec: ContainerSpec, layout: rootfs.Layout, sync_fd: int, gate_fd: int,
             # as docker does: any user may bind low ports in the container's own namespace
             sysctls.setdefault("net.ipv4.ip_unprivileged_port_start", "0")
         write_sysctls(sysctls)
-        caps = caps_allowed if caps_allowed is not None else final_set(
-            spec.cap_add, spec.cap_drop, spec.privileged)
-        syscall_filter = seccomp.for_container(caps, spec.privileged, spec.seccomp)
         rootfs.pivot(layout.rootfs)
         rootfs.finish(spec)
         user = users.resolve_in("/", spec.user, spec.group_add)

@@ -114,7 +114,7 @@ class Monitor:
         self.caps = container_caps(self.spec.cap_add, self.spec.cap_drop, self.spec.privileged,
                                    device_filter=not cgroups.is_v2())
         self.syscall_filter = seccomp.for_container(self.caps, self.spec.privileged,
-                                                    self.spec.seccomp)  # for health checks
+                                                    self.spec.seccomp)
         self.ready_fd = ready_fd
         self.wait_attach = wait_attach
         self.sel = selectors.DefaultSelector()
@@ -333,7 +333,8 @@ class Monitor:
                 if tty_fd >= 0:
                     os.dup2(tty_fd, 5, inheritable=False)
                 os.closerange(6 if tty_fd >= 0 else 5, 65536)
-                init.run(spec, self.layout, 3, 4, self.caps, 5 if tty_fd >= 0 else -1)
+                init.run(spec, self.layout, 3, 4, self.caps, self.syscall_filter,
+                         5 if tty_fd >= 0 else -1)
             os.write(pid_w, str(pid1).encode())
             os._exit(0)
         except BaseException as err:  # noqa: BLE001 - a forked child must never return
