@@ -121,12 +121,12 @@ def _select(project, services: list[str], no_deps: bool) -> list[str]:
     return list(services) if no_deps else sorted(with_dependencies(project, services))
 
 
-def _scale(items: list[str] | None) -> dict[str, int]:
+def _scale(items: list[str] | None, hint: str = "--scale") -> dict[str, int]:
     out = {}
     for item in items or []:
         name, _, count = item.partition("=")
         if not count.isdigit():
-            raise typer.BadParameter(f"expected SERVICE=NUMBER, got {item!r}", param_hint="--scale")
+            raise typer.BadParameter(f"expected SERVICE=NUMBER, got {item!r}", param_hint=hint)
         out[name] = int(count)
     return out
 
@@ -603,7 +603,7 @@ def volumes_(ctx: typer.Context, services: Optional[List[str]] = typer.Argument(
 def scale(ctx: typer.Context, counts: List[str] = typer.Argument(..., metavar="SERVICE=REPLICAS..."),
           no_deps: bool = typer.Option(False, "--no-deps")) -> None:
     """Set the number of containers of services (like up -d --scale)."""
-    wanted = _scale(counts)
+    wanted = _scale(counts, "SERVICE=REPLICAS")
     converge(ctx, list(wanted), no_deps=no_deps, scale=wanted)
 
 
