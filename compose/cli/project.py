@@ -121,6 +121,12 @@ def _select(project, services: list[str], no_deps: bool) -> list[str]:
     return list(services) if no_deps else sorted(with_dependencies(project, services))
 
 
+def _check_pull(pull: str | None) -> None:
+    """`--pull` of up, create and run."""
+    if pull not in (None, "always", "missing", "never", "build"):
+        raise typer.BadParameter("must be always, missing or never", param_hint="--pull")
+
+
 def _scale(items: list[str] | None, hint: str = "--scale") -> dict[str, int]:
     out = {}
     for item in items or []:
@@ -264,8 +270,7 @@ def up(ctx: typer.Context, services: Optional[List[str]] = typer.Argument(None, 
        yes: bool = typer.Option(False, "-y", "--yes", help="Accepted: berth never asks."),
        watch: bool = typer.Option(False, "-w", "--watch", help="Also watch (develop.watch).")) -> None:
     """Create and start the project's containers; follow their output unless -d."""
-    if pull not in (None, "always", "missing", "never", "build"):
-        raise typer.BadParameter("must be always, missing or never", param_hint="--pull")
+    _check_pull(pull)
     started = time.time()
     project, be = converge(ctx, services, no_deps=no_deps, force_recreate=force_recreate,
                            no_recreate=no_recreate, remove_orphans=remove_orphans,
@@ -386,6 +391,7 @@ def create(ctx: typer.Context, services: Optional[List[str]] = typer.Argument(No
            remove_orphans: bool = typer.Option(False, "--remove-orphans"),
            scale: Optional[List[str]] = typer.Option(None, "--scale")) -> None:
     """Create the project's containers without starting them."""
+    _check_pull(pull)
     converge(ctx, services, force_recreate=force_recreate, no_recreate=no_recreate,
              remove_orphans=remove_orphans, scale=_scale(scale), build=build, no_build=no_build,
              pull=pull, start=False, renew_anon_volumes=renew_anon_volumes)
@@ -867,6 +873,7 @@ def run(ctx: typer.Context, service: str = typer.Argument(...),
     from .containers import parse_env, parse_publish, parse_volume
     from .terminal import attach
 
+    _check_pull(pull)
     project = load(ctx, (service,))
     deps = [] if no_deps else [d for d in project.services[service].depends_on]
     be = backend()
