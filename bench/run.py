@@ -26,7 +26,7 @@ sys.path.insert(0, str(REPO))
 from up_down import (IMAGE, berth_cmd, docker_available, import_docker_image,  # noqa: E402
                      median_ms, print_rows, timed)
 import up_down  # noqa: E402
-from tests.helpers import free_port  # noqa: E402
+from tests.helpers import free_port, in_netns  # noqa: E402
 
 
 def bench_berth(rounds: int, work: Path) -> dict:
@@ -106,7 +106,7 @@ def bench_berth_network(berth: list[str], env: dict, work: Path) -> dict:
         gateway = Networks(paths).get("benchnet").gateway
         _wait_http(port)
         query = dns.message.make_query("srv", "A")
-        latencies = _in_netns(str(paths.netns / Containers(paths).get("srv").id),
+        latencies = in_netns(str(paths.netns / Containers(paths).get("srv").id),
                               lambda: _dns_latencies(query, gateway, 2000))
         latencies.sort()
         figures = {"dns_query_ms": round(statistics.median(latencies) * 1000, 3),
@@ -135,27 +135,6 @@ def _dns_latencies(query, server: str, count: int) -> list[float]:
         dns.query.udp(query, server, timeout=2)
         latencies.append(time.perf_counter() - t)
     return latencies
-
-
-def _in_netns(path: str, fn):
-    """fn() run in a child that joined the network namespace at `path`; its JSON result."""
-    read_fd, write_fd = os.pipe()
-    pid = os.fork()
-    if pid == 0:
-        try:
-            from runtime.syscalls import CLONE_NEWNET, SYSCALLS
-
-            SYSCALLS.setns(os.open(path, os.O_RDONLY), CLONE_NEWNET)
-            os.write(write_fd, json.dumps(fn()).encode())
-        finally:
-            os._exit(0)
-    os.close(write_fd)
-    data = b""
-    while chunk := os.read(read_fd, 1 << 16):
-        data += chunk
-    os.close(read_fd)
-    os.waitpid(pid, 0)
-    return json.loads(data)
 
 
 def _host_address() -> str:

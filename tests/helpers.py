@@ -145,3 +145,15 @@ def start_registry(directory: Path, auth: bool = False) -> tuple[subprocess.Pope
         except OSError:
             time.sleep(0.05)
     return proc, f"127.0.0.1:{port}"
+
+
+def in_netns(path: str | os.PathLike, fn):
+    """fn() in a forked child that joined the network namespace at `path`; its result."""
+    from runtime.forked import in_child
+    from runtime.syscalls import CLONE_NEWNET, SYSCALLS
+
+    def inside():
+        SYSCALLS.setns(os.open(path, os.O_RDONLY | os.O_CLOEXEC), CLONE_NEWNET)
+        return fn()
+
+    return in_child(inside)

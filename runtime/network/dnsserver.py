@@ -8,6 +8,11 @@ asking container's own DNS servers, or the host's. Records are re-read whenever 
 endpoint or network records change, so a container's name resolves from its start
 and stops resolving when it stops. It exits when no network is left.
 
+Who may ask: only a container attached to the network whose gateway it asks (anyone
+else is refused, whatever address they reach), and it learns only the names of its
+own networks. A container attached to internal networks only gets no forwarding: its
+queries for other names fail (SERVFAIL) instead of leaving the host (CVE-2024-29018).
+
     python -m runtime.network.dnsserver ROOT RUN
 """
 from __future__ import annotations
@@ -55,6 +60,7 @@ class Zone:
         self.reverse: dict[str, str] = {}  # ip -> name
         self.links: dict[str, dict[str, str]] = {}  # asking ip -> alias -> target name
         self.upstreams: dict[str, list[str]] = {}  # asking ip -> its dns servers
+        self.internal = False
 
 
 class Server:
@@ -65,6 +71,7 @@ class Server:
         self.listeners: dict[str, tuple[socket.socket, socket.socket]] = {}
         self.zones: dict[str, Zone] = {}  # gateway ip -> zone
         self.member_of: dict[str, list[Zone]] = {}  # a container's address -> all its zones
+        self.may_forward: set[str] = set()  # addresses of containers with a way out
         self.stamp: tuple = ()
         self.turns: dict[str, int] = defaultdict(int)  # name -> next rotation
         self.pending: dict[int, tuple] = {}  # forward id -> (listener, client, query id, deadline)
@@ -90,11 +97,16 @@ class Server:
         networks = {n.name: n for n in self.records.networks()}
         zones = {n.gateway: Zone() for n in networks.values()}
         by_network = {n.name: zones[n.gateway] for n in networks.values()}
-        member_of = {}
+        for net in networks.values():
+            by_network[net.name].internal = net.internal
+        member_of, may_forward = {}, set()
         for ep in self.records.all_endpoints():
             own = [by_network[a.network] for a in ep.attachments if a.network in by_network]
+            outside = any(not zone.internal for zone in own)
             for att in ep.attachments:
                 member_of[att.ip] = own
+                if outside:
+                    may_forward.add(att.ip)
             for att in ep.attachments:
                 zone = by_network.get(att.network)
                 if zone is None:
@@ -108,6 +120,7 @@ class Server:
                 zone.upstreams[att.ip] = ep.dns
         self.zones = zones
         self.member_of = member_of
+        self.may_forward = may_forward
         self._listen(set(zones))
 
     def _listen(self, gateways: set[str]) -> None:
@@ -190,13 +203,17 @@ class Server:
     def handle(self, gateway: str, client: tuple, wire: bytes, reply) -> None:
         self.refresh()
         zone = self.zones.get(gateway)
-        if zone is None:
+        if zone is None or len(wire) < 12:
+            return
+        if client[0] not in zone.reverse:  # not on this network: nothing to learn here
+            reply(self._error(wire, dns.rcode.REFUSED))
             return
         out = self.answer(zone, client[0], wire)
         if out is not None:
             reply(out)
             return
-        if len(wire) < 12:
+        if client[0] not in self.may_forward:  # internal networks only: no way out
+            reply(self._error(wire, dns.rcode.SERVFAIL))
             return
         upstreams = zone.upstreams.get(client[0]) or host_nameservers()
         if not upstreams:

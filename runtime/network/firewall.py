@@ -39,8 +39,10 @@ def render(table: str, networks: Iterable[Network], endpoints: Iterable[Endpoint
             ports.append(f"    {match}{p.protocol} dport {p.host_port} "
                          f"dnat to {p.container_ip}:{p.container_port}")
     lines += ["  chain ports {"] + [f"  {rule}" for rule in ports] + ["  }"]
+    # 127.0.0.0/8 is this host's own: its publications answer only the host's own output
+    # chain, never a packet that arrived on an interface with that address (CVE-2020-8558)
     lines += ["  chain prerouting {", "    type nat hook prerouting priority dstnat; policy accept;",
-              "    fib daddr type local jump ports", "  }",
+              "    ip daddr 127.0.0.0/8 return", "    fib daddr type local jump ports", "  }",
               "  chain output {", "    type nat hook output priority -100; policy accept;",
               "    fib daddr type local jump ports", "  }"]
     post = []
@@ -51,6 +53,10 @@ def render(table: str, networks: Iterable[Network], endpoints: Iterable[Endpoint
             post.append(f'    ip saddr {net.subnet} oifname != "{br}" masquerade')
     lines += ["  chain postrouting {", "    type nat hook postrouting priority srcnat; policy accept;"]
     lines += post + ["  }"]
+    lines += ["  chain guard {", "    type filter hook prerouting priority raw; policy accept;"]
+    lines += _guard(networks) + ["  }"]
+    lines += ["  chain input {", "    type filter hook input priority filter - 1; policy accept;"]
+    lines += _input(networks) + ["  }"]
     accept = f"meta mark set {MARK:#x} accept"
     fwd = []
     for net in networks:  # into a network: only its own traffic, replies, published ports
@@ -64,6 +70,36 @@ def render(table: str, networks: Iterable[Network], endpoints: Iterable[Endpoint
     lines += ["  chain forward {", "    type filter hook forward priority -1; policy accept;"]
     lines += fwd + ["  }", "}"]
     return "\n".join(lines) + "\n"
+
+
+def _guard(networks: list[Network]) -> list[str]:
+    """Before anything else sees them, packets from a network's bridge must come from its
+    subnet, and never go to 127.0.0.0/8: the bridges route it (route_localnet, so that
+    replies to the host's own 127.0.0.1 publications get back), which would otherwise let a
+    container with a raw socket reach the host's loopback-only services. Replies of those
+    publications still carry the gateway's address here: conntrack restores 127.0.0.1 later."""
+    rules = []
+    for net in networks:
+        br = net.bridge
+        rules.append(f'    iifname "{br}" ip saddr != {net.subnet} drop')
+        rules.append(f'    iifname "{br}" ip daddr 127.0.0.0/8 drop')
+    return rules
+
+
+def _input(networks: list[Network]) -> list[str]:
+    """What a network's containers may send to the host itself. An internal network
+    reaches nothing but berth's DNS server on its own gateway (and answers the host's
+    own connections); the others, as under docker, reach the host's services."""
+    rules = []
+    for net in networks:
+        if not net.internal:
+            continue
+        br = net.bridge
+        rules.append(f'    iifname "{br}" ct state established,related accept')
+        rules.append(f'    iifname "{br}" ip daddr {net.gateway} meta l4proto {{ tcp, udp }} '
+                     "th dport 53 accept")
+        rules.append(f'    iifname "{br}" drop')
+    return rules
 
 
 def _nft(script: str) -> None:

@@ -15,6 +15,7 @@ from .records import Attachment, Network
 
 _lock = threading.Lock()
 _ipr = None
+_ipr_pid = 0  # the process that opened it: a forked monitor must open its own
 
 
 class LinkError(BerthError):
@@ -22,11 +23,11 @@ class LinkError(BerthError):
 
 
 def _route():
-    global _ipr
-    if _ipr is None:
+    global _ipr, _ipr_pid
+    if _ipr is None or _ipr_pid != os.getpid():
         from pyroute2 import IPRoute
 
-        _ipr = IPRoute()
+        _ipr, _ipr_pid = IPRoute(), os.getpid()
     return _ipr
 
 

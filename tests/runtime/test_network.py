@@ -15,7 +15,7 @@ from runtime.network.records import Endpoints, Network, Published
 from runtime.paths import Paths
 from runtime.settings import Settings
 from runtime.spec import Endpoint, Mount, NetworkConfig, PortMapping
-from tests.helpers import wait_for
+from tests.helpers import in_netns, wait_for
 
 privileged = pytest.mark.privileged
 
@@ -53,6 +53,16 @@ def test_firewall_rules_as_text():
     # every "into a network" rule comes before any "out of a network" accept
     assert forward.index('oifname "br-b" drop') < forward.index('iifname "br-a" meta mark')
     assert 'iifname "br-b" drop' in forward
+    # loopback publications are for the host's own output only (CVE-2020-8558)
+    prerouting = text[text.index("chain prerouting"):text.index("chain output")]
+    assert prerouting.index("ip daddr 127.0.0.0/8 return") < prerouting.index("jump ports")
+    guard = text[text.index("chain guard"):text.index("chain input")]
+    assert 'iifname "br-a" ip saddr != 10.1.0.0/24 drop' in guard
+    assert 'iifname "br-a" ip daddr 127.0.0.0/8 drop' in guard
+    host = text[text.index("chain input"):text.index("chain forward")]
+    assert 'iifname "br-a"' not in host  # a network with a way out reaches the host
+    assert host.index('iifname "br-b" ip daddr 10.2.0.1 meta l4proto { tcp, udp } th dport 53 '
+                      'accept') < host.index('iifname "br-b" drop')
 
 
 # --- real networks ---------------------------------------------------------------------
@@ -108,10 +118,13 @@ def test_round_robin_across_an_alias(engine, busybox, nets):
     import dns.message
     import dns.query
 
+    def ask() -> list[str]:  # as a member of the network: the server answers no one else
+        reply = dns.query.udp(dns.message.make_query("pool", "A"), nets.get("rr").gateway, timeout=3)
+        return [item.address for item in reply.answer[0]]
+
     firsts = []
     for _ in range(3):
-        reply = dns.query.udp(dns.message.make_query("pool", "A"), nets.get("rr").gateway, timeout=3)
-        addresses = [item.address for item in reply.answer[0]]
+        addresses = in_netns(engine.paths.netns / c.id, ask)
         assert set(addresses) == ips
         firsts.append(addresses[0])
     assert set(firsts) == ips, firsts  # every replica comes first in turn
