@@ -1,149 +1,165 @@
 """docker's default seccomp policy, as a classic BPF filter built here (no libseccomp).
 
-docker's profile allows a list of syscalls and refuses the rest; this is the same policy
-seen from the other side: the syscalls docker's profile leaves out are refused with
-EPERM unless the container holds the capability that docker's profile lets them in with
-(mount needs SYS_ADMIN, reboot SYS_BOOT, ...). clone with a namespace flag is refused
-without SYS_ADMIN, and clone3 says ENOSYS (its flags sit in memory a filter can't read),
-so that the C library falls back to clone, as under docker.
+Like docker's profile, this is an allowlist: a container may make the syscalls the rules in
+`seccomp_profile` allow it, and every other call is refused with EPERM. Which rules are in
+force depends on the container's capabilities (mount needs SYS_ADMIN, reboot SYS_BOOT, ...)
+and on the machine, as moby's seccomp.setupSeccomp decides: a rule is in force when the
+container holds all of its `caps` and none of its `unless_caps`, and the machine is one of its
+`arches`. Rules with a `min_kernel` are taken as met (the newest is 4.8). The rules and the
+syscall numbers follow moby/profiles seccomp v0.2.3 (commit 836ae4d), as vendored by
+moby/moby at b985e23; see seccomp_profile.
+
+The program: check the architecture, load the call number, find its verdict by a binary
+search over ranges of call numbers (JGE), and return ALLOW or ERRNO; the calls whose verdict
+depends on their first argument (socket, personality, clone without SYS_ADMIN) end in a small
+block testing it. Only arg0's low 32 bits are tested: the kernel reads no more of these three
+(an int, an unsigned int, and clone's flags, which it cuts to 32 bits), so high bits can't
+slip a value past the filter.
 
 The filter is installed last, just before the exec, so berth's own set-up (mount,
-pivot_root) is done by then. Built for x86_64 (with its i386 compatibility calls) and
-aarch64; on other machines containers run without a filter. Privileged containers and
+pivot_root) is done by then. Built for x86_64 (with its i386 compatibility calls; x32 calls
+say ENOSYS, where docker allows them) and aarch64 (without arm32 compatibility calls, which
+are refused); on other machines containers run without a filter. Privileged containers and
 `security_opt: [seccomp=unconfined]` run without one too.
 """
 from __future__ import annotations
 
 import ctypes
-import errno
 import platform
 import struct
+from typing import Iterable
 
+from .seccomp_profile import (AARCH64, DEFAULT_ERRNO, ENOSYS, EPERM, I386, RULES, X86_64, Arg0,
+                              Rule)
 from .syscalls import SYSCALLS, Syscalls
-
-# who may use what: syscall -> the capabilities that let a container call it (none: nobody)
-RULES: dict[str, tuple[str, ...]] = {
-    **dict.fromkeys(("add_key", "keyctl", "request_key", "userfaultfd", "io_uring_setup",
-                     "io_uring_enter", "io_uring_register", "nfsservctl", "uselib", "ustat",
-                     "sysfs", "_sysctl", "vm86", "vm86old", "create_module", "get_kernel_syms",
-                     "query_module"), ()),
-    **dict.fromkeys(("mount", "umount", "umount2", "pivot_root", "unshare", "setns",
-                     "fanotify_init", "lookup_dcookie", "quotactl", "quotactl_fd",
-                     "name_to_handle_at", "swapon", "swapoff", "fsopen", "fsmount", "fsconfig",
-                     "fspick", "move_mount", "open_tree", "mount_setattr"), ("SYS_ADMIN",)),
-    "bpf": ("SYS_ADMIN", "BPF"),
-    "perf_event_open": ("SYS_ADMIN", "PERFMON"),
-    **dict.fromkeys(("reboot", "kexec_load", "kexec_file_load"), ("SYS_BOOT",)),
-    **dict.fromkeys(("init_module", "finit_module", "delete_module"), ("SYS_MODULE",)),
-    "kcmp": ("SYS_PTRACE",),
-    **dict.fromkeys(("settimeofday", "stime", "clock_settime", "clock_settime64",
-                     "clock_adjtime", "clock_adjtime64"), ("SYS_TIME",)),
-    **dict.fromkeys(("iopl", "ioperm"), ("SYS_RAWIO",)),
-    **dict.fromkeys(("get_mempolicy", "set_mempolicy", "mbind"), ("SYS_NICE",)),
-    "acct": ("SYS_PACCT",),
-    "open_by_handle_at": ("DAC_READ_SEARCH",),
-    "syslog": ("SYSLOG",),
-}
-
-# syscall numbers (asm/unistd_64.h, asm/unistd_32.h, asm-generic/unistd.h)
-X86_64 = {
-    "add_key": 248, "keyctl": 250, "request_key": 249, "userfaultfd": 323,
-    "io_uring_setup": 425, "io_uring_enter": 426, "io_uring_register": 427, "nfsservctl": 180,
-    "uselib": 134, "ustat": 136, "sysfs": 139, "_sysctl": 156, "create_module": 174,
-    "get_kernel_syms": 177, "query_module": 178, "mount": 165, "umount2": 166,
-    "pivot_root": 155, "unshare": 272, "setns": 308, "bpf": 321, "fanotify_init": 300,
-    "lookup_dcookie": 212, "perf_event_open": 298, "quotactl": 179, "quotactl_fd": 443,
-    "name_to_handle_at": 303, "swapon": 167, "swapoff": 168, "fsopen": 430, "fsmount": 432,
-    "fsconfig": 431, "fspick": 433, "move_mount": 429, "open_tree": 428, "mount_setattr": 442,
-    "clone3": 435, "clone": 56, "reboot": 169, "kexec_load": 246, "kexec_file_load": 320,
-    "init_module": 175, "finit_module": 313, "delete_module": 176, "kcmp": 312,
-    "settimeofday": 164, "clock_settime": 227, "clock_adjtime": 305, "iopl": 172, "ioperm": 173,
-    "get_mempolicy": 239, "set_mempolicy": 238, "mbind": 237, "acct": 163,
-    "open_by_handle_at": 304, "syslog": 103,
-}
-I386 = {
-    "add_key": 286, "keyctl": 288, "request_key": 287, "userfaultfd": 374,
-    "io_uring_setup": 425, "io_uring_enter": 426, "io_uring_register": 427, "nfsservctl": 169,
-    "uselib": 86, "ustat": 62, "sysfs": 135, "_sysctl": 149, "vm86": 166, "vm86old": 113,
-    "create_module": 127, "get_kernel_syms": 130, "query_module": 167, "mount": 21,
-    "umount": 22, "umount2": 52, "pivot_root": 217, "unshare": 310, "setns": 346, "bpf": 357,
-    "fanotify_init": 338, "lookup_dcookie": 253, "perf_event_open": 336, "quotactl": 131,
-    "quotactl_fd": 443, "name_to_handle_at": 341, "swapon": 87, "swapoff": 115, "fsopen": 430,
-    "fsmount": 432, "fsconfig": 431, "fspick": 433, "move_mount": 429, "open_tree": 428,
-    "mount_setattr": 442, "clone3": 435, "clone": 120, "reboot": 88, "kexec_load": 283,
-    "init_module": 128, "finit_module": 350, "delete_module": 129, "kcmp": 349,
-    "settimeofday": 79, "stime": 25, "clock_settime": 264, "clock_settime64": 404,
-    "clock_adjtime": 343, "clock_adjtime64": 405, "iopl": 110, "ioperm": 101,
-    "get_mempolicy": 275, "set_mempolicy": 276, "mbind": 274, "acct": 51,
-    "open_by_handle_at": 342, "syslog": 103,
-}
-AARCH64 = {
-    "add_key": 217, "keyctl": 219, "request_key": 218, "userfaultfd": 282,
-    "io_uring_setup": 425, "io_uring_enter": 426, "io_uring_register": 427, "nfsservctl": 42,
-    "mount": 40, "umount2": 39, "pivot_root": 41, "unshare": 97, "setns": 268, "bpf": 280,
-    "fanotify_init": 262, "lookup_dcookie": 18, "perf_event_open": 241, "quotactl": 60,
-    "quotactl_fd": 443, "name_to_handle_at": 264, "swapon": 224, "swapoff": 225, "fsopen": 430,
-    "fsmount": 432, "fsconfig": 431, "fspick": 433, "move_mount": 429, "open_tree": 428,
-    "mount_setattr": 442, "clone3": 435, "clone": 220, "reboot": 142, "kexec_load": 104,
-    "kexec_file_load": 294, "init_module": 105, "finit_module": 273, "delete_module": 106,
-    "kcmp": 272, "settimeofday": 170, "clock_settime": 112, "clock_adjtime": 266,
-    "get_mempolicy": 236, "set_mempolicy": 237, "mbind": 235, "acct": 89,
-    "open_by_handle_at": 265, "syslog": 116,
-}
 
 # the machine's own calls first, then the compatibility ones it also accepts
 AUDIT_ARCH_X86_64, AUDIT_ARCH_I386, AUDIT_ARCH_AARCH64 = 0xC000003E, 0x40000003, 0xC00000B7
 ARCHES = {"x86_64": [(AUDIT_ARCH_X86_64, X86_64), (AUDIT_ARCH_I386, I386)],
           "aarch64": [(AUDIT_ARCH_AARCH64, AARCH64)]}
+NATIVE = {"x86_64": "amd64", "aarch64": "arm64"}  # moby's names, as the rules' arches use them
 X32_BIT = 0x40000000  # x86_64's x32 ABI: not supported, as no current distribution uses it
 
-CLONE_NAMESPACES = 0x7E020000  # NEWNS, NEWCGROUP, NEWUTS, NEWIPC, NEWUSER, NEWPID, NEWNET
-
 # classic BPF (linux/filter.h) and seccomp (linux/seccomp.h)
-_LD_W_ABS, _JEQ, _JGE, _JSET, _RET = 0x20, 0x15, 0x35, 0x45, 0x06
+_LD_W_ABS, _AND, _JA, _JEQ, _JGT, _JGE, _RET = 0x20, 0x54, 0x05, 0x15, 0x25, 0x35, 0x06
 _NR, _ARCH, _ARG0 = 0, 4, 16  # offsets in struct seccomp_data (little endian)
 ALLOW = 0x7FFF0000
 ERRNO = 0x00050000
+MAX_JUMP = 255  # jt and jf are 8 bits wide
 PR_SET_SECCOMP, SECCOMP_MODE_FILTER = 22, 2
 
+# A verdict: a seccomp return value, or the tests of arg0 one of which allows the call
+# (else it is refused with the default errno).
+Verdict = int | tuple[Arg0, ...]
+Op = tuple[int, int, int, int]
 
-def _op(code: int, k: int = 0, jt: int = 0, jf: int = 0) -> tuple[int, int, int, int]:
+
+def in_force(caps: Iterable[str], native: str) -> list[Rule]:
+    """The rules that apply to a container holding `caps` on machine `native` (moby's name)."""
+    held = set(caps)
+    return [rule for rule in RULES
+            if held.issuperset(rule.caps) and not held.intersection(rule.unless_caps)
+            and (not rule.arches or native in rule.arches)]
+
+
+def verdict(name: str, rules: list[Rule]) -> Verdict:
+    """What the rules in force say of syscall `name`."""
+    naming = [rule for rule in rules if name in rule.names]
+    allowing = [rule for rule in naming if not rule.errno]
+    if any(rule.arg0 is None for rule in allowing):
+        return ALLOW
+    tests = tuple(rule.arg0 for rule in allowing if rule.arg0 is not None)
+    refusing = [rule.errno for rule in naming if rule.errno]
+    if tests and refusing:
+        raise ValueError(f"{name}: an errno rule and argument tests together")
+    if tests:
+        return tests
+    return ERRNO | (refusing[0] if refusing else DEFAULT_ERRNO)
+
+
+def ranges(table: dict[str, int], rules: list[Rule], top: Verdict | None = None
+           ) -> list[tuple[int, Verdict]]:
+    """The call numbers 0 .. 2**32-1 cut into ranges of one verdict, as (first number,
+    verdict), sorted; numbers no name has are refused. `top`: the verdict from X32_BIT on."""
+    points = sorted((nr, verdict(name, rules)) for name, nr in table.items())
+    refused: Verdict = ERRNO | DEFAULT_ERRNO
+    cut: list[tuple[int, Verdict]] = [(0, refused)]
+    for nr, said in points:
+        cut += [(nr, said), (nr + 1, refused)]
+    if top is not None:
+        cut = [(nr, said) for nr, said in cut if nr < X32_BIT] + [(X32_BIT, top)]
+    merged: list[tuple[int, Verdict]] = []
+    for first, said in cut:
+        if merged and merged[-1][0] == first:
+            merged.pop()  # a range of no numbers
+        if not merged or merged[-1][1] != said:
+            merged.append((first, said))
+    return merged
+
+
+def _op(code: int, k: int = 0, jt: int = 0, jf: int = 0) -> Op:
     return (code, jt, jf, k)
 
 
-def _refuse(errno_: int = errno.EPERM) -> tuple[int, int, int, int]:
-    return _op(_RET, ERRNO | errno_)
+# the jump each test of arg0 makes; "lt" is "not >=", so it allows on the false branch
+_TESTS = {"lt": _JGE, "eq": _JEQ, "gt": _JGT, "masked_eq": _JEQ}
 
 
-def _rules_for(table: dict[str, int], caps: set[str], x32_check: bool) -> list[tuple]:
-    """The instructions for one architecture: the call number in, a verdict out."""
-    ops = [_op(_LD_W_ABS, _NR)]
-    if x32_check:
-        ops += [_op(_JGE, X32_BIT, 0, 1), _refuse(errno.ENOSYS)]
-    admin = "SYS_ADMIN" in caps
-    for name, unlocked_by in RULES.items():
-        if name in table and not caps.intersection(unlocked_by):
-            ops += [_op(_JEQ, table[name], 0, 1), _refuse()]
-    if not admin:
-        ops += [_op(_JEQ, table["clone3"], 0, 1), _refuse(errno.ENOSYS),
-                _op(_JEQ, table["clone"], 0, 4), _op(_LD_W_ABS, _ARG0),
-                _op(_JSET, CLONE_NAMESPACES, 0, 1), _refuse(), _op(_RET, ALLOW)]
-    return ops + [_op(_RET, ALLOW)]
+def _arg_block(tests: tuple[Arg0, ...]) -> list[Op]:
+    """Load arg0's low 32 bits, jump to the final ALLOW on the first test that holds, else
+    refuse."""
+    ops: list[Op] = [_op(_LD_W_ABS, _ARG0)]
+    jumps: list[int] = []
+    for i, test in enumerate(tests):
+        if test.op == "masked_eq":
+            ops.append(_op(_AND, test.mask))
+        jumps.append(len(ops))
+        ops.append(_op(_TESTS[test.op], test.value))
+        if test.op == "masked_eq" and i < len(tests) - 1:
+            ops.append(_op(_LD_W_ABS, _ARG0))  # the AND changed the accumulator
+    allow = len(ops) + 1
+    for at in jumps:
+        code, _, _, k = ops[at]
+        reach = allow - at - 1
+        ops[at] = _op(code, k, 0, reach) if code == _JGE else _op(code, k, reach, 0)
+    assert allow <= MAX_JUMP
+    return ops + [_op(_RET, ERRNO | DEFAULT_ERRNO), _op(_RET, ALLOW)]
+
+
+def _leaf(said: Verdict) -> list[Op]:
+    return [_op(_RET, said)] if isinstance(said, int) else _arg_block(said)
+
+
+def _search(cut: list[tuple[int, Verdict]]) -> list[Op]:
+    """A balanced binary search over the ranges, the accumulator holding the call number."""
+    if len(cut) == 1:
+        return _leaf(cut[0][1])
+    middle = len(cut) // 2
+    low, high = _search(cut[:middle]), _search(cut[middle:])
+    if len(low) <= MAX_JUMP:
+        return [_op(_JGE, cut[middle][0], len(low), 0)] + low + high
+    return [_op(_JGE, cut[middle][0], 0, 1), _op(_JA, len(low))] + low + high
 
 
 def program(caps: list[str], machine: str | None = None) -> bytes | None:
     """The filter for a container with capabilities `caps`, as struct sock_filter[]; None
     where berth has no syscall table for the machine."""
-    arches = ARCHES.get(machine or platform.machine())
+    machine = machine or platform.machine()
+    arches = ARCHES.get(machine)
     if arches is None:
         return None
-    held = set(caps)
-    ops: list[tuple] = []
-    for audit_arch, table in arches:
-        block = _rules_for(table, held, x32_check=audit_arch == AUDIT_ARCH_X86_64)
-        assert len(block) < 256, "a BPF jump reaches 255 instructions at most"
-        ops += [_op(_LD_W_ABS, _ARCH), _op(_JEQ, audit_arch, 0, len(block))] + block
-    ops.append(_refuse())  # any other architecture
+    rules = in_force(caps, NATIVE[machine])
+    x32 = {AUDIT_ARCH_X86_64: ERRNO | ENOSYS}  # the verdict from X32_BIT on
+    blocks = [[_op(_LD_W_ABS, _NR)] + _search(ranges(table, rules, x32.get(audit)))
+              for audit, table in arches]
+    ops = [_op(_LD_W_ABS, _ARCH)]
+    start = 2 + 2 * len(blocks)  # where the first block begins, after the dispatch
+    for i, ((audit, _), block) in enumerate(zip(arches, blocks)):
+        ops += [_op(_JEQ, audit, 0, 1), _op(_JA, start - (3 + 2 * i))]
+        start += len(block)
+    ops.append(_op(_RET, ERRNO | EPERM))  # any other architecture
+    for block in blocks:
+        ops += block
     return b"".join(struct.pack("<HBBI", *op) for op in ops)
 
 
