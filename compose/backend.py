@@ -280,7 +280,7 @@ class RuntimeBackend:
         """Write host files straight into a running container's filesystem (no tar or
         shell needed in the image), owned by the container's user; (None, path) deletes.
         False if the container is not running."""
-        from runtime.copy import copy_tree_in, remove_path
+        from runtime.filecopy import copy_tree_in, remove_path
         from runtime.users import UserError, resolve_in
 
         container = self.api.get(cid)

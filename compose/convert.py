@@ -128,9 +128,9 @@ def run_options(project: Project, svc: Service, number: int, name: str, labels: 
             else:
                 volume_name = inherited.pop(mount.target.rstrip("/") or "/", None) or anonymous_volume()
                 path = volume_path(volume_name)
-            source = os.path.join(path, mount.subpath) if mount.subpath else path
-            mounts.append(Mount(type="bind", source=source, target=mount.target,
-                                read_only=mount.read_only, volume=None if mount.nocopy else volume_name))
+            mounts.append(Mount(type="bind", source=path, target=mount.target,
+                                read_only=mount.read_only, subpath=mount.subpath,
+                                volume=None if mount.nocopy else volume_name))
         elif mount.type == "tmpfs":
             mounts.append(Mount(type="tmpfs", target=mount.target, tmpfs_size=mount.tmpfs_size,
                                 tmpfs_mode=mount.tmpfs_mode, read_only=mount.read_only))

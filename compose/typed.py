@@ -70,6 +70,10 @@ def _mount(entry: dict, path: tuple) -> Mount:
         raise ComposeError("a mount needs a target path", path=path)
     if entry["type"] == "bind" and not entry.get("source"):
         raise ComposeError("a bind mount needs a source path", path=path)
+    subpath = volume.get("subpath")
+    if subpath is not None and (str(subpath).startswith("/") or ".." in str(subpath).split("/")):
+        raise ComposeError(f"subpath {subpath!r} must be a relative path inside the volume "
+                           "(no leading '/', no '..')", path=path + ("volume", "subpath"))
     return Mount(type=entry["type"], target=entry["target"], source=entry.get("source"),
                  read_only=_bool(entry.get("read_only", False)),
                  create_host_path=_bool(bind.get("create_host_path", True)),

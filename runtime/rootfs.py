@@ -9,15 +9,17 @@ is left behind when the container's last process exits.
 """
 from __future__ import annotations
 
+import contextlib
 import os
-import shutil
 import stat
 from dataclasses import dataclass
+from typing import Iterator
 
-from .securejoin import secure_join
+from .filecopy import copy_entry
+from .rootdir import O_PATH, RootDir, is_escape
 from .spec import ContainerSpec, Mount
-from .syscalls import (MNT_DETACH, MS_BIND, MS_NODEV, MS_NOEXEC, MS_NOSUID, MS_PRIVATE, MS_RDONLY,
-                       MS_REC, MS_REMOUNT, MS_STRICTATIME, SYSCALLS, Syscalls)
+from .syscalls import (MNT_DETACH, MS_BIND, MS_MOVE, MS_NODEV, MS_NOEXEC, MS_NOSUID, MS_PRIVATE,
+                       MS_RDONLY, MS_REC, MS_REMOUNT, MS_STRICTATIME, SYSCALLS, Syscalls)
 
 MASKED_PATHS = ("/proc/asound", "/proc/acpi", "/proc/interrupts", "/proc/kcore", "/proc/keys",
                 "/proc/latency_stats", "/proc/timer_list", "/proc/timer_stats",
@@ -57,6 +59,11 @@ class Layout:
     def work(self) -> str:
         return os.path.join(self.container_dir, "work")
 
+    @property
+    def staging(self) -> str:
+        """Where binds are made before they move into place (see _bind)."""
+        return os.path.join(self.container_dir, "staging")
+
 
 def overlay_options(layout: Layout) -> str:
     """Lower dirs are relative names (mount runs in layers_root) to stay under a page."""
@@ -66,122 +73,169 @@ def overlay_options(layout: Layout) -> str:
     return f"lowerdir={':'.join(lowers)},upperdir={layout.upper},workdir={layout.work}"
 
 
-def mount_point(root: str, path: str, is_file: bool) -> str:
-    """The mount point for `path` inside `root`, created if missing, never outside root."""
-    target = secure_join(root, path)
-    if is_file:
-        os.makedirs(os.path.dirname(target), exist_ok=True)
-        if not os.path.exists(target):
-            with open(target, "a"):
-                pass
-    else:
-        os.makedirs(target, exist_ok=True)
-    return target
+@contextlib.contextmanager
+def mount_point(root: str, path: str, is_file: bool) -> Iterator[str]:
+    """The mount point for `path` inside `root`, created if missing, as the /proc/self/fd
+    path of an fd opened inside the root (runtime.rootdir): a symlink swapped in by a
+    container sharing a volume cannot move the mount out of the root (CVE-2021-30465)."""
+    with RootDir(root) as tree:
+        if is_file:
+            try:
+                fd = tree.open(path, O_PATH)
+            except FileNotFoundError:
+                parent = tree.makedirs(os.path.dirname(path.rstrip("/")) or "/")
+                try:
+                    os.close(os.open(os.path.basename(path.rstrip("/")), os.O_CREAT | os.O_WRONLY | os.O_NOFOLLOW | os.O_CLOEXEC,
+                                     0o644, dir_fd=parent))
+                finally:
+                    os.close(parent)
+                fd = tree.open(path, O_PATH)
+        else:
+            fd = tree.makedirs(path)
+    try:
+        yield f"/proc/self/fd/{fd}"
+    finally:
+        os.close(fd)
 
 
 def _mount_dev(root: str, spec: ContainerSpec, sys: Syscalls) -> None:
-    dev = mount_point(root, "/dev", False)
-    sys.mount("tmpfs", dev, "tmpfs", MS_NOSUID | MS_STRICTATIME, "mode=755,size=65536k")
-    for name, kind, major, minor in DEVICES:
-        path = os.path.join(dev, name)
-        os.mknod(path, kind | 0o666, os.makedev(major, minor))
-        os.chmod(path, 0o666)
-    for name, target in DEV_LINKS:
-        os.symlink(target, os.path.join(dev, name))
-    for host, inner, _perms in spec.devices:
-        st = os.stat(host)
-        path = secure_join(root, inner)
-        os.makedirs(os.path.dirname(path), exist_ok=True)
-        os.mknod(path, stat.S_IFMT(st.st_mode) | 0o660, st.st_rdev)
-    pts = os.path.join(dev, "pts")
-    os.mkdir(pts, 0o755)
-    sys.mount("devpts", pts, "devpts", MS_NOSUID | MS_NOEXEC,
-              "newinstance,ptmxmode=0666,mode=0620,gid=5")
-    shm = os.path.join(dev, "shm")
-    os.mkdir(shm, 0o1777)
-    if spec.ipc != "host":
-        sys.mount("shm", shm, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC,
-                  f"mode=1777,size={spec.shm_size}")
-    mqueue = os.path.join(dev, "mqueue")
-    os.mkdir(mqueue, 0o755)
-    sys.mount("mqueue", mqueue, "mqueue", MS_NOSUID | MS_NODEV | MS_NOEXEC)
+    with mount_point(root, "/dev", False) as target:
+        sys.mount("tmpfs", target, "tmpfs", MS_NOSUID | MS_STRICTATIME, "mode=755,size=65536k")
+    with RootDir(root) as tree:
+        dev = tree.open("/dev", os.O_RDONLY | os.O_DIRECTORY)  # the new tmpfs
+        for host, inner, _perms in spec.devices:
+            st = os.stat(host)
+            parent = tree.makedirs(os.path.dirname(inner.rstrip("/")) or "/")
+            try:
+                os.mknod(os.path.basename(inner.rstrip("/")), stat.S_IFMT(st.st_mode) | 0o660,
+                         st.st_rdev, dir_fd=parent)
+            finally:
+                os.close(parent)
+    try:
+        for name, kind, major, minor in DEVICES:
+            os.mknod(name, kind | 0o666, os.makedev(major, minor), dir_fd=dev)
+            os.chmod(name, 0o666, dir_fd=dev)
+        for name, target in DEV_LINKS:
+            os.symlink(target, name, dir_fd=dev)
+        for name, mode, source, fstype, flags, options in (
+                ("pts", 0o755, "devpts", "devpts", MS_NOSUID | MS_NOEXEC,
+                 "newinstance,ptmxmode=0666,mode=0620,gid=5"),
+                ("shm", 0o1777, "shm", "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC,
+                 f"mode=1777,size={spec.shm_size}"),
+                ("mqueue", 0o755, "mqueue", "mqueue", MS_NOSUID | MS_NODEV | MS_NOEXEC, None)):
+            os.mkdir(name, dir_fd=dev)
+            os.chmod(name, mode, dir_fd=dev)
+            if name != "shm" or spec.ipc != "host":
+                sys.mount(source, f"/proc/self/fd/{dev}/{name}", fstype, flags, options)
+    finally:
+        os.close(dev)
 
 
-def _bind(source: str, target: str, mount: Mount, sys: Syscalls) -> None:
-    sys.mount(source, target, None, MS_BIND | MS_REC)
-    if mount.read_only:
-        sys.mount(None, target, None, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_REC)
-    sys.mount(None, target, None, _PROPAGATION.get(mount.propagation or "rprivate", MS_PRIVATE | MS_REC))
+def _bind(source: str, target: str, layout: "Layout", sys: Syscalls, remount: int = 0,
+          propagation: int = MS_PRIVATE | MS_REC) -> None:
+    """Bind `source` at `target` (a /proc/self/fd path from mount_point). The bind is made
+    at a staging point of berth's own, given its flags and propagation there, and then
+    moved into place: nothing has to find the new mount by its path again, which a
+    container sharing a volume could re-point meanwhile."""
+    staging = os.path.join(layout.staging, "dir" if os.path.isdir(source) else "file")
+    sys.mount(source, staging, None, MS_BIND | MS_REC)
+    if remount:
+        sys.mount(None, staging, None, MS_BIND | MS_REMOUNT | remount)
+    sys.mount(None, staging, None, propagation)
+    sys.mount(staging, target, None, MS_MOVE)
 
 
-def _copy_up(source_dir: str, volume_dir: str) -> None:
-    """Fill a new (empty) named volume with what the image has at its mount point."""
-    if not os.path.isdir(source_dir) or os.listdir(volume_dir) or not os.listdir(source_dir):
-        return
-    shutil.copytree(source_dir, volume_dir, symlinks=True, dirs_exist_ok=True,
-                    copy_function=_copy_with_owner)
-    for dirpath, dirnames, _ in os.walk(source_dir):
-        for name in dirnames + [""]:
-            src = os.path.join(dirpath, name)
-            dst = os.path.join(volume_dir, os.path.relpath(src, source_dir))
-            st = os.lstat(src)
-            os.lchown(dst, st.st_uid, st.st_gid)
-    st = os.stat(source_dir)
-    os.chown(volume_dir, st.st_uid, st.st_gid)
-    os.chmod(volume_dir, stat.S_IMODE(st.st_mode))
+def _copy_up(image_dir: str, volume_dir: str) -> None:
+    """Fill a new (empty) named volume with what the image has at its mount point, owners
+    and modes kept. The volume may be shared with a running container: it is written
+    through fds (runtime.filecopy), never through a path a container could re-point."""
+    source = os.stat(image_dir)
+    with RootDir(volume_dir) as volume:
+        top = volume.open(".", os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        if not stat.S_ISDIR(source.st_mode) or os.listdir(top) or not os.listdir(image_dir):
+            return
+        with os.scandir(image_dir) as entries:
+            for entry in entries:
+                copy_entry(top, entry.name, entry.path, entry.stat(follow_symlinks=False))
+        os.fchown(top, source.st_uid, source.st_gid)
+        os.fchmod(top, stat.S_IMODE(source.st_mode))
+    finally:
+        os.close(top)
 
 
-def _copy_with_owner(src: str, dst: str) -> None:
-    shutil.copy2(src, dst, follow_symlinks=False)
-    st = os.lstat(src)
-    os.lchown(dst, st.st_uid, st.st_gid)
-
-
-def _user_mount(root: str, mount: Mount, sys: Syscalls) -> None:
+def _user_mount(layout: "Layout", mount: Mount, sys: Syscalls) -> None:
+    root = layout.rootfs
     if mount.type == "tmpfs":
-        target = mount_point(root, mount.target, False)
         options = [f"mode={oct(mount.tmpfs_mode or 0o1777)[2:]}"]
         if mount.tmpfs_size:
             options.append(f"size={mount.tmpfs_size}")
         flags = MS_NOSUID | MS_NODEV | (MS_RDONLY if mount.read_only else 0)
-        sys.mount("tmpfs", target, "tmpfs", flags, ",".join(options))
+        with mount_point(root, mount.target, False) as target:
+            sys.mount("tmpfs", target, "tmpfs", flags, ",".join(options))
         return
     source = mount.source or ""
     if mount.create_source and not os.path.exists(source):
         os.makedirs(source, exist_ok=True)
     if not os.path.exists(source):
         raise FileNotFoundError(f"bind source path does not exist: {source}")
-    target = mount_point(root, mount.target, not os.path.isdir(source))
-    if mount.volume:
-        _copy_up(target, source)
-    _bind(source, target, mount, sys)
+    with _subpath(source, mount.subpath) as source, \
+            mount_point(root, mount.target, not os.path.isdir(source)) as target:
+        if mount.volume and not mount.subpath:
+            _copy_up(target, source)
+        _bind(source, target, layout, sys, MS_RDONLY | MS_REC if mount.read_only else 0,
+              _PROPAGATION.get(mount.propagation or "rprivate", MS_PRIVATE | MS_REC))
+
+
+@contextlib.contextmanager
+def _subpath(volume: str, subpath: str | None) -> Iterator[str]:
+    """The directory to bind for a volume's `subpath`, as a /proc/self/fd path resolved by
+    the kernel beneath the volume: an absolute path, a `..` or a symlink that a container
+    planted in the volume can never make it bind a host directory."""
+    if not subpath:
+        yield volume
+        return
+    with RootDir(volume, strict=True) as tree:
+        try:
+            fd = tree.open(subpath, O_PATH)
+        except OSError as err:
+            why = "it leads outside the volume" if is_escape(err) or subpath.startswith("/") \
+                else err.strerror
+            raise OSError(err.errno, f"volume subpath {subpath}: {why}") from None
+    try:
+        yield f"/proc/self/fd/{fd}"
+    finally:
+        os.close(fd)
 
 
 def prepare(spec: ContainerSpec, layout: Layout, sys: Syscalls = SYSCALLS) -> None:
     """Build the container's tree at layout.rootfs (we are in a new mount namespace)."""
     sys.mount(None, "/", None, MS_REC | MS_PRIVATE)
     root = layout.rootfs
+    os.makedirs(os.path.join(layout.staging, "dir"), mode=0o700, exist_ok=True)
+    os.close(os.open(os.path.join(layout.staging, "file"), os.O_CREAT | os.O_CLOEXEC, 0o600))
     cwd = os.getcwd()
     os.chdir(layout.layers_root)
     try:
         sys.mount("overlay", root, "overlay", 0, overlay_options(layout))
     finally:
         os.chdir(cwd)
-    sys.mount("proc", mount_point(root, "/proc", False), "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC)
+    with mount_point(root, "/proc", False) as target:
+        sys.mount("proc", target, "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC)
     _mount_dev(root, spec, sys)
     sys_flags = MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_RDONLY
-    if spec.network.mode == "host":
-        sys.mount("/sys", mount_point(root, "/sys", False), None, MS_BIND | MS_REC)
-        sys.mount(None, mount_point(root, "/sys", False), None, MS_BIND | MS_REMOUNT | sys_flags)
-    else:
-        sys.mount("sysfs", mount_point(root, "/sys", False), "sysfs", sys_flags)
+    with mount_point(root, "/sys", False) as target:
+        if spec.network.mode == "host":
+            _bind("/sys", target, layout, sys, sys_flags)
+        else:
+            sys.mount("sysfs", target, "sysfs", sys_flags)
     for mount in sorted(spec.mounts, key=lambda m: m.target.rstrip("/").count("/")):
-        _user_mount(root, mount, sys)
+        _user_mount(layout, mount, sys)
     for name in ("hosts", "hostname", "resolv.conf"):
         source = os.path.join(layout.container_dir, name)
         if os.path.exists(source):
-            target = mount_point(root, f"/etc/{name}", True)
-            sys.mount(source, target, None, MS_BIND)
+            with mount_point(root, f"/etc/{name}", True) as target:
+                sys.mount(source, target, None, MS_BIND)
 
 
 def pivot(root: str, sys: Syscalls = SYSCALLS) -> None:

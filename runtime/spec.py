@@ -22,6 +22,7 @@ class Mount:
     tmpfs_mode: int | None = None
     volume: str | None = None  # the named volume this bind comes from
     create_source: bool = False  # create a missing bind source directory, as compose does
+    subpath: str | None = None  # bind this directory inside `source` (a volume's subpath)
 
 
 @dataclass

@@ -4,8 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Iterable
 
-from .fsutil import read_text
-from .securejoin import secure_join
+from .rootdir import RootDir
 
 
 class UserError(ValueError):
@@ -48,9 +47,11 @@ def resolve(spec: str, passwd: str, group: str, extra_groups: Iterable[str] = ()
 
 
 def resolve_in(root: str, spec: str, extra_groups: Iterable[str] = ()) -> User:
-    """`spec` resolved from the /etc/passwd and /etc/group under `root` (never outside it)."""
-    return resolve(spec, read_text(secure_join(root, "/etc/passwd")),
-                   read_text(secure_join(root, "/etc/group")), extra_groups)
+    """`spec` resolved from the /etc/passwd and /etc/group under `root` (never outside it,
+    whatever links the container's /etc holds)."""
+    with RootDir(root) as tree:
+        return resolve(spec, tree.read_text("/etc/passwd"), tree.read_text("/etc/group"),
+                       extra_groups)
 
 
 def _group_id(name: str, groups: list[list[str]]) -> int:

@@ -944,7 +944,7 @@ def run(ctx: typer.Context, service: str = typer.Argument(...),
 def cp(ctx: typer.Context, source: str, dest: str, index: int = typer.Option(1, "--index"),
        archive: bool = typer.Option(False, "-a", "--archive")) -> None:
     """Copy files between a service container and the host (SERVICE:PATH either side)."""
-    from runtime.copy import copy_in, copy_out
+    from runtime.filecopy import copy_in, copy_out
 
     _, name = project_name(ctx)
     be = backend()

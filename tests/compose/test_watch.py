@@ -11,7 +11,7 @@ import urllib.request
 
 import pytest
 
-from tests.compose.test_up import Stack, busybox_dir  # noqa: F401 (fixtures)
+from tests.compose.conftest import Stack
 from tests.helpers import REPO, free_port, wait_for
 
 pytestmark = pytest.mark.privileged
@@ -20,7 +20,7 @@ DOCKERFILE = 'FROM busybox\nCOPY html /www\nCMD ["httpd", "-f", "-p", "80", "-h"
 
 
 @pytest.fixture
-def project(tmp_path, busybox_dir):  # noqa: F811
+def project(tmp_path, busybox_dir):
     stack = Stack(tmp_path, busybox_dir)
     (stack.dir / "html").mkdir()
     (stack.dir / "html" / "index.html").write_text("v1\n")

@@ -1,0 +1,139 @@
+"""Filesystem escapes: cp racing a container that swaps directories for symlinks, cp of
+devices, volume subpaths, and mounts of a volume a running container shares."""
+import os
+import secrets
+import signal
+import sys
+import time
+
+import pytest
+
+from runtime.containers import Containers
+from runtime.create import RunOptions
+from runtime.filecopy import CopyError, copy_in, copy_out
+from runtime.forked import ChildError, in_child
+from runtime.spec import Mount
+from tests.helpers import wait_for
+
+pytestmark = pytest.mark.privileged
+
+# renameat2(RENAME_EXCHANGE) in a loop: `dir` is a directory and a symlink by turns
+SWAPPER = """
+import ctypes, os
+libc = ctypes.CDLL(None, use_errno=True)
+open('/data/ready', 'w').close()
+while True:
+    libc.renameat2(-100, b'/data/dir', -100, b'/data/link', 2)
+"""
+
+
+def python_mounts():
+    """The host's Python, read-only, to run the attacker's loop (busybox has no
+    renameat2)."""
+    prefix = os.path.dirname(os.path.dirname(os.path.realpath(sys.executable)))
+    return [Mount(type="bind", source=p, target=p, read_only=True)
+            for p in ("/usr", "/lib", "/lib64", prefix) if os.path.exists(p)]
+
+
+@pytest.fixture
+def swapping(engine, busybox, tmp_path):
+    """A container whose /data/dir/sub is, by turns, its own and (as a link) the host's
+    `escape/sub`; yields (container, host directory the link names)."""
+    escape = tmp_path / f"escape-{secrets.token_hex(4)}"
+    (escape / "sub").mkdir(parents=True)
+    (escape / "sub" / "secret").write_text("HOST-SECRET")
+    script = (f"mkdir -p /data/dir/sub && echo container-data > /data/dir/sub/secret && "
+              f"ln -s {escape} /data/link && exec {sys.executable} -c \"$SWAPPER\"")
+    container = engine.create(busybox, RunOptions(command=["sh", "-c", script],
+                                                  env=[f"SWAPPER={SWAPPER}"],
+                                                  mounts=python_mounts()))
+    engine.start(container.id)
+    root = f"/proc/{engine.get(container.id).state.pid}/root"
+    wait_for(lambda: os.path.exists(root + "/data/ready"), timeout=10)
+    return container, escape
+
+
+def test_cp_into_a_container_never_writes_through_a_swapped_link(engine, swapping, tmp_path):
+    container, escape = swapping
+    payload = tmp_path / "payload"
+    payload.write_text("from-cp")
+    for _ in range(300):
+        try:
+            copy_in(engine, container.id, str(payload), "/data/dir/sub/victim")
+        except (CopyError, OSError):
+            pass  # losing the race may fail the copy; it must never land outside
+        assert not (escape / "sub" / "victim").exists()
+
+
+def test_cp_out_of_a_container_never_reads_through_a_swapped_link(engine, swapping, tmp_path):
+    container, _ = swapping
+    seen = set()
+    for n in range(300):
+        dest = tmp_path / f"out-{n}"
+        try:
+            copy_out(engine, container.id, "/data/dir/sub/secret", str(dest))
+        except (CopyError, OSError):
+            continue
+        if dest.exists():
+            seen.add(dest.read_text())
+    assert "HOST-SECRET\n" not in seen and "HOST-SECRET" not in seen
+    assert seen <= {"container-data\n"}
+
+
+def test_cp_copies_a_link_to_a_device_as_a_link_and_refuses_devices(engine, busybox, tmp_path):
+    c = engine.create(busybox, RunOptions(command=["sh", "-c", "ln -s /dev/zero /zero; "
+                                                               "exec sleep 60"]))
+    engine.start(c.id)
+    wait_for(lambda: os.path.islink(f"/proc/{engine.get(c.id).state.pid}/root/zero"))
+
+    def bounded(inner: str, dest: str) -> None:
+        signal.alarm(5)  # a copy that reads a device never ends
+        copy_out(engine, c.id, inner, dest)
+
+    in_child(lambda: bounded("/zero", str(tmp_path / "zero")))
+    assert os.readlink(tmp_path / "zero") == "/dev/zero"
+    with pytest.raises(ChildError, match="not a regular file"):
+        in_child(lambda: bounded("/dev/zero", str(tmp_path / "device")))
+    assert not (tmp_path / "device").exists() or os.path.getsize(tmp_path / "device") == 0
+
+
+def test_a_volume_subpath_never_binds_outside_the_volume(engine, busybox, tmp_path):
+    """A symlink planted in a volume by an earlier container, named as a subpath."""
+    volume = engine.volumes.create("shared")
+    planter = engine.create(busybox, RunOptions(
+        command=["sh", "-c", "mkdir /v/ok && echo in-volume > /v/ok/file && ln -s /etc /v/escape "
+                             "&& ln -s ../../../../../.. /v/up"],
+        mounts=[Mount(type="bind", source=str(volume.path), target="/v", volume="shared")]))
+    engine.start(planter.id)
+    assert engine.wait(planter.id) == 0
+
+    def run_with(subpath: str):
+        c = engine.create(busybox, RunOptions(
+            command=["sh", "-c", "cat /mnt/file 2>&1; ls /mnt"],
+            mounts=[Mount(type="bind", source=str(volume.path), target="/mnt", subpath=subpath,
+                          volume="shared")]))
+        engine.start(c.id)
+        engine.wait(c.id)
+        return "".join(line.text for line in engine.logs(c.id))
+
+    assert "in-volume" in run_with("ok")  # control
+    for subpath in ("escape", "up", "/etc", "../../.."):
+        with pytest.raises(Exception, match="outside the volume"):
+            run_with(subpath)
+
+
+def test_compose_refuses_subpaths_that_leave_the_volume(stack):
+    for subpath in ("/etc", "../x", "a/../../b"):
+        stack.write(f"""
+            services:
+              app:
+                image: busybox
+                volumes:
+                  - {{type: volume, source: data, target: /data, volume: {{subpath: "{subpath}"}}}}
+            volumes:
+              data:
+            """)
+        out = stack.berth("config", check=False)
+        assert out.returncode != 0
+        assert "compose.yaml" in out.stderr and "subpath" in out.stderr, out.stderr
+        assert "Traceback" not in out.stderr
