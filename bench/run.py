@@ -26,7 +26,7 @@ sys.path.insert(0, str(REPO))
 from up_down import (IMAGE, berth_cmd, docker_available, import_docker_image,  # noqa: E402
                      median_ms, print_rows, timed)
 import up_down  # noqa: E402
-from tests.helpers import free_port, in_netns  # noqa: E402
+from tests.helpers import free_port, host_address, in_netns  # noqa: E402
 
 
 def bench_berth(rounds: int, work: Path) -> dict:
@@ -116,7 +116,7 @@ def bench_berth_network(berth: list[str], env: dict, work: Path) -> dict:
         direct = Networks(paths).endpoints(Containers(paths).get("srv").id).attachments[0].ip
         _stream(direct, 9000)  # the first read fills the page cache with the file's zeros
         figures["stream_direct_mb_s"] = _stream(direct, 9000)
-        figures["stream_published_mb_s"] = _stream(_host_address(), stream_port)
+        figures["stream_published_mb_s"] = _stream(host_address() or "127.0.0.1", stream_port)
         figures["stream_published_loopback_mb_s"] = _stream("127.0.0.1", stream_port)
         return figures
     finally:
@@ -135,16 +135,6 @@ def _dns_latencies(query, server: str, count: int) -> list[float]:
         dns.query.udp(query, server, timeout=2)
         latencies.append(time.perf_counter() - t)
     return latencies
-
-
-def _host_address() -> str:
-    """This host's own IPv4 address (the one its default route leaves from)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
-        try:
-            probe.connect(("192.0.2.254", 9))  # nothing is sent
-            return probe.getsockname()[0]
-        except OSError:
-            return "127.0.0.1"
 
 
 def _stream(host: str, port: int) -> int:

@@ -33,7 +33,7 @@ def build_options(project: Project, svc: Service, no_cache: bool = False, pull: 
         tags=[image_ref(project, svc)] + list(build.tags), args=build_args,
         target=build.target, no_cache=no_cache or build.no_cache, pull=pull or build.pull,
         labels={k: v or "" for k, v in build.labels.items()},
-        network=build.network or "host",
+        network=build.network or "default",
         contexts={k: v for k, v in build.additional_contexts.items() if v and os.path.isdir(v)},
         environ={**project.environment, **dict(os.environ)})
 

@@ -157,3 +157,13 @@ def in_netns(path: str | os.PathLike, fn):
         return fn()
 
     return in_child(inside)
+
+
+def host_address() -> str | None:
+    """This host's own IPv4 address (the one its default route leaves from), or None."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+        try:
+            probe.connect(("192.0.2.254", 9))  # nothing is sent
+            return probe.getsockname()[0]
+        except OSError:
+            return None

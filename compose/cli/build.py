@@ -53,7 +53,8 @@ def image_build(context: str = typer.Argument(...),
                 target: Optional[str] = typer.Option(None, "--target"),
                 no_cache: bool = typer.Option(False, "--no-cache"),
                 pull: bool = typer.Option(False, "--pull"),
-                network: str = typer.Option("host", "--network"),
+                network: str = typer.Option("default", "--network",
+                                            help="default (private, with a way out), host or none"),
                 label: Optional[List[str]] = typer.Option(None, "--label"),
                 quiet: bool = typer.Option(False, "-q", "--quiet")) -> None:
     """Build an image from a Dockerfile (like `docker build`)."""

@@ -16,6 +16,7 @@ import hashlib
 import json
 import os
 import re
+import secrets
 import shutil
 import stat
 import tarfile
@@ -23,10 +24,11 @@ import tempfile
 import time
 import urllib.request
 from dataclasses import dataclass, field
-from typing import Callable
+from typing import BinaryIO, Callable
 
 from ..errors import BerthError
 from ..fsutil import read_json, write_json
+from ..rootdir import RootDir, is_escape
 from ..securejoin import EscapeError, clean_member_path, secure_join
 from . import imageconfig
 from .dockerfile import DockerfileError, Instruction, parse, substitute
@@ -62,7 +64,8 @@ class BuildOptions:
     no_cache: bool = False
     pull: bool = False
     labels: dict[str, str] = field(default_factory=dict)
-    network: str = "host"  # host, none, or a berth network
+    network: str = "default"  # default (a private network with a way out), host, none, or
+    # a berth network
     contexts: dict[str, str] = field(default_factory=dict)  # named contexts for COPY --from
     environ: dict[str, str] = field(default_factory=dict)  # for `--build-arg NAME` alone
 
@@ -108,6 +111,17 @@ class Builder:
     # --- entry point -------------------------------------------------------------------
 
     def build(self, opts: BuildOptions) -> Image:
+        """Build, with RUN steps on a network of the build's own (see _network)."""
+        self.build_network: str | None = None
+        try:
+            return self._build(opts)
+        finally:
+            if self.build_network:
+                from ..network.api import Networks
+
+                Networks(self.containers.paths).remove(self.build_network)
+
+    def _build(self, opts: BuildOptions) -> Image:
         started = time.monotonic()
         self.opts = opts
         self.context = os.path.realpath(opts.context)
@@ -329,7 +343,7 @@ class Builder:
         env = {**proxies, **state.args, **state.env}
         user = cfg.get("User") or ""
         workdir = cfg.get("WorkingDir") or "/"
-        key = _h(state.key, "RUN", argv, env, user, workdir)
+        key = _h(state.key, "RUN", argv, env, user, workdir, self.opts.network or "default")
         shown = instr.args if exec_form is None else json.dumps(argv)
         entry = self._cached(key)
         state = State(state.config, state.layers, state.diff_ids, key, state.args)
@@ -347,7 +361,7 @@ class Builder:
         from ..create import RunOptions
         from ..spec import Endpoint, NetworkConfig
 
-        network = self.opts.network or "host"
+        network = self._network()
         net = NetworkConfig(mode=network) if network in ("host", "none") else \
             NetworkConfig(mode="bridge", endpoints=[Endpoint(network)])
         options = RunOptions(entrypoint=[], command=argv, env=[f"{k}={v}" for k, v in env.items()],
@@ -376,6 +390,21 @@ class Builder:
             raise self._fail(instr, str(err)) from None
         finally:
             self.containers.remove(container.id, force=True)
+
+    def _network(self) -> str:
+        """Where RUN steps run: `default` is a bridge network made for this build (removed
+        with it), isolated like a container's and with the same way out, so a build never
+        sees the host's own services as `host` would (asked for with --network host)."""
+        network = self.opts.network or "default"
+        if network != "default":
+            return network
+        if self.build_network is None:
+            from ..network.api import Networks
+
+            name = f"berth-build-{secrets.token_hex(6)}"
+            Networks(self.containers.paths).create(name, labels={"berth.build": "1"})
+            self.build_network = name
+        return self.build_network
 
     # --- WORKDIR -----------------------------------------------------------------------
 
@@ -579,6 +608,7 @@ class _CopyPlan:
         self.entries: list[tuple[str, str]] = []  # (host path, path in the image)
         self.archives: list[tuple[str, str]] = []  # ADD: (archive, directory to extract to)
         self.remote_sources: list[str] = []
+        self.root = ""  # where the sources are: the context, or another stage's filesystem
 
     def target_dir(self) -> str:
         """The directory the copied files land in."""
@@ -624,6 +654,7 @@ class _CopyPlan:
     def collect(self, root: str, sources: list[str], ignore: Ignore | None, tmpdir: str, instr,
                 builder) -> str:
         """Resolve the sources in `root`; return a digest of everything they copy."""
+        self.root = root
         digest = hashlib.sha256()
         matched_all = []
         for source in sources:
@@ -652,17 +683,36 @@ class _CopyPlan:
                             continue
                         inner = os.path.normpath(os.path.join(target, rel_dir, item))
                         self.entries.append((full, inner))
-                        _digest_entry(digest, full, inner)
-            elif self.adding and not downloaded and _is_archive(host):
-                self.archives.append((host, self.dest))
-                _digest_entry(digest, host, self.dest)
+                        self._digest_entry(digest, full, inner)
+            elif self.adding and not downloaded and not os.path.islink(host) and _is_archive(host):
+                self.archives.append((host, self.dest))  # a link is copied as a link, never read
+                self._digest_entry(digest, host, self.dest)
             else:
                 inner = self._target(name, many)
                 if inner.endswith("/"):
                     inner = os.path.join(inner, name)
                 self.entries.append((host, inner))
-                _digest_entry(digest, host, inner)
+                self._digest_entry(digest, host, inner)
         return digest.hexdigest()
+
+    def _open(self, host: str) -> int:
+        """An fd for regular file `host` of the context (or stage) root, resolved by the
+        kernel beneath that root: a directory swapped for a symlink while the build runs
+        cannot make it read a file outside (runtime.rootdir)."""
+        rel = os.path.relpath(host, self.root) if self.root else ""
+        if not self.root or rel == ".." or rel.startswith("../"):  # the build's own tmpdir
+            fd = os.open(host, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+        else:
+            with RootDir(self.root, strict=True) as tree:
+                try:
+                    fd = tree.open(rel, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+                except OSError as err:
+                    why = "it leads outside the build context" if is_escape(err) else err.strerror
+                    raise BuildError(f"cannot read {rel}: {why}") from None
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            os.close(fd)
+            raise BuildError(f"{host} changed while the build read it")
+        return fd
 
     def _info(self, host: str, inner: str) -> tarfile.TarInfo:
         st = os.lstat(host)
@@ -689,12 +739,27 @@ class _CopyPlan:
             for host, inner in self.entries:
                 info = self._info(host, inner)
                 if info.isreg():
-                    with open(host, "rb") as handle:
+                    with os.fdopen(self._open(host), "rb") as handle:
+                        st = os.fstat(handle.fileno())  # what is read, not what was looked at
+                        info.size, info.mtime = st.st_size, int(st.st_mtime)
+                        if self.mode is None:
+                            info.mode = stat.S_IMODE(st.st_mode)
                         tar.addfile(info, handle)
                 else:
                     tar.addfile(info)
             for archive, dest in self.archives:
-                _extract_into(tar, archive, dest)
+                with os.fdopen(self._open(archive), "rb") as handle:
+                    _extract_into(tar, handle, os.path.basename(archive), dest)
+
+    def _digest_entry(self, digest, host: str, inner: str) -> None:
+        st = os.lstat(host)
+        digest.update(f"{inner}\0{st.st_mode}\0".encode())
+        if stat.S_ISLNK(st.st_mode):
+            digest.update(os.readlink(host).encode())
+        elif stat.S_ISREG(st.st_mode):
+            with os.fdopen(self._open(host), "rb") as handle:
+                while chunk := handle.read(1 << 20):
+                    digest.update(chunk)
 
     def write_from(self, root: str, tar_path: str, missing: list[str], instr, builder) -> None:
         """COPY --from: the sources are inside another stage's filesystem at `root`."""
@@ -710,17 +775,6 @@ def _inside(root: str, rel: str) -> str:
     return os.path.join(secure_join(root, os.path.dirname(rel)), os.path.basename(rel))
 
 
-def _digest_entry(digest, host: str, inner: str) -> None:
-    st = os.lstat(host)
-    digest.update(f"{inner}\0{st.st_mode}\0".encode())
-    if stat.S_ISLNK(st.st_mode):
-        digest.update(os.readlink(host).encode())
-    elif stat.S_ISREG(st.st_mode):
-        with open(host, "rb") as handle:
-            while chunk := handle.read(1 << 20):
-                digest.update(chunk)
-
-
 def _is_archive(path: str) -> bool:
     try:
         return tarfile.is_tarfile(path)
@@ -728,14 +782,14 @@ def _is_archive(path: str) -> bool:
         return False
 
 
-def _extract_into(tar: tarfile.TarFile, archive: str, dest: str) -> None:
+def _extract_into(tar: tarfile.TarFile, archive: BinaryIO, name: str, dest: str) -> None:
     """ADD of a local archive: its entries, re-rooted at `dest`, never outside it."""
-    with tarfile.open(archive, "r:*") as source:
+    with tarfile.open(fileobj=archive, mode="r:*") as source:
         for member in source.getmembers():
             try:
                 comps = clean_member_path(member.name)
             except EscapeError as err:
-                raise BuildError(f"ADD {os.path.basename(archive)}: {err}") from None
+                raise BuildError(f"ADD {name}: {err}") from None
             if not comps:
                 continue
             member = copy.copy(member)

@@ -15,7 +15,7 @@ from runtime.network.records import Endpoints, Network, Published
 from runtime.paths import Paths
 from runtime.settings import Settings
 from runtime.spec import Endpoint, Mount, NetworkConfig, PortMapping
-from tests.helpers import in_netns, wait_for
+from tests.helpers import host_address, in_netns, wait_for
 
 privileged = pytest.mark.privileged
 
@@ -238,7 +238,7 @@ def test_published_tcp_and_udp_ports(engine, busybox, nets):
 
 @privileged
 def test_published_port_on_the_hosts_own_address(engine, busybox, nets):
-    host_ip = _host_address()
+    host_ip = host_address()
     if host_ip is None:
         pytest.skip("no non-loopback address on this host")
     nets.create("hostaddr")
@@ -247,22 +247,6 @@ def test_published_port_on_the_hosts_own_address(engine, busybox, nets):
     port = nets.endpoints(c.id).ports[0].host_port
     data = wait_for(lambda: _get(host_ip, port), timeout=5)
     assert data.endswith(b"via-host\n")
-
-
-def _host_address():
-    for name in os.listdir("/sys/class/net"):
-        if name == "lo" or name.startswith(("br-", "vb", "docker", "veth")):
-            continue
-        try:
-            with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
-                import fcntl
-                import struct
-
-                packed = fcntl.ioctl(s.fileno(), 0x8915, struct.pack("256s", name.encode()[:15]))
-                return socket.inet_ntoa(packed[20:24])
-        except OSError:
-            continue
-    return None
 
 
 def _get(host, port):
