@@ -92,6 +92,29 @@ def find_executable(name: str, env: dict[str, str]) -> str:
     raise StartError(f'exec: "{name}": executable file not found in $PATH', 127)
 
 
+def close_fds_except(*keep: int) -> None:
+    """Close every fd above stdio but `keep` (-1s ignored)."""
+    low = 3
+    for fd in sorted(fd for fd in set(keep) if fd >= low):
+        os.closerange(low, fd)
+        low = fd + 1
+    os.closerange(low, 1 << 20)
+
+
+def enter_working_dir(path: str, code: int) -> None:
+    """chdir, then make sure the directory is inside this root (a working dir given as
+    /proc/self/fd/N of a leaked fd would be outside: runc CVE-2024-21626)."""
+    try:
+        os.chdir(path or "/")
+    except OSError as err:
+        raise StartError(f"cannot use working directory {path}: {err.strerror}", code) from None
+    try:
+        os.getcwd()  # fails for a directory unreachable from this root
+    except FileNotFoundError:
+        raise StartError(f"cannot use working directory {path}: it is not inside the "
+                         "container", code) from None
+
+
 def env_dict(env: list[str]) -> dict[str, str]:
     out = {}
     for item in env:
@@ -227,7 +250,7 @@ def run(spec: ContainerSpec, layout: rootfs.Layout, sync_fd: int, gate_fd: int,
             env.setdefault("TERM", "xterm")
         set_rlimits(spec.ulimits)
         os.makedirs(spec.working_dir or "/", exist_ok=True)
-        os.chdir(spec.working_dir or "/")
+        enter_working_dir(spec.working_dir, 125)
         if os.read(gate_fd, 1) != b"g":
             os._exit(125)  # the monitor gave up before the start
         os.close(gate_fd)

@@ -332,7 +332,7 @@ class Monitor:
                 os.dup2(gate_r, 4, inheritable=False)
                 if tty_fd >= 0:
                     os.dup2(tty_fd, 5, inheritable=False)
-                os.closerange(6 if tty_fd >= 0 else 5, 65536)
+                init.close_fds_except(3, 4, 5 if tty_fd >= 0 else -1)
                 init.run(spec, self.layout, 3, 4, self.caps, self.syscall_filter,
                          5 if tty_fd >= 0 else -1)
             os.write(pid_w, str(pid1).encode())
@@ -844,8 +844,7 @@ def run_detached(paths: Paths, cid: str, ready_fd: int, wait_attach: bool) -> No
         null = os.open(os.devnull, os.O_RDWR)
         for fd in (0, 1, 2):
             os.dup2(null, fd)
-        os.closerange(3, ready_fd)
-        os.closerange(ready_fd + 1, 65536)
+        init.close_fds_except(ready_fd)
         for sig in (signal.SIGCHLD, signal.SIGQUIT, signal.SIGUSR1, signal.SIGUSR2):
             signal.signal(sig, signal.SIG_DFL)
         signal.pthread_sigmask(signal.SIG_SETMASK, [])

@@ -9,8 +9,9 @@ from __future__ import annotations
 import os
 
 from . import ptys, users
-from .init import (FORWARDED, StartError, _exec, _reset_signals, drop_privileges, exit_code,
-                   fail_start, forward_signals, set_rlimits)
+from .init import (FORWARDED, StartError, _exec, _reset_signals, close_fds_except,
+                   drop_privileges, enter_working_dir, exit_code, fail_start, forward_signals,
+                   set_rlimits)
 from .syscalls import SYSCALLS
 
 NAMESPACES = ("ipc", "uts", "net", "pid", "mnt")
@@ -70,6 +71,9 @@ def spawn(container_pid: int, argv: list[str], env: dict[str, str], user: str, c
 def _command(argv, env, user_spec, cwd, caps, no_new_privs, ulimits, group_add, tty_socket,
              err_w, syscall_filter):
     try:
+        # nothing of the caller's but stdio: an inherited fd of a host directory would be
+        # a way out of the container (runc CVE-2024-21626)
+        close_fds_except(err_w, tty_socket)
         os.setsid()
         user = users.resolve_in("/", user_spec, group_add)
         if tty_socket >= 0:
@@ -82,10 +86,7 @@ def _command(argv, env, user_spec, cwd, caps, no_new_privs, ulimits, group_add, 
         env = dict(env)
         env.setdefault("HOME", user.home or "/")
         set_rlimits(ulimits)
-        try:
-            os.chdir(cwd or "/")
-        except OSError as err:
-            raise StartError(f"cannot use working directory {cwd}: {err.strerror}", 126) from None
+        enter_working_dir(cwd, 126)
         drop_privileges(user, caps, no_new_privs, syscall_filter)
         _reset_signals()
         _exec(argv, env)
