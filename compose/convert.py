@@ -7,6 +7,7 @@ import os
 from typing import Callable
 
 from runtime.create import RunOptions
+from runtime.fsutil import atomic_write, make_dir
 from runtime.securityopts import security_options
 from runtime.spec import Endpoint, Healthcheck, Mount, NetworkConfig, PortMapping, Resources
 
@@ -87,13 +88,12 @@ def _files(project: Project, svc: Service, runtime_dir: str) -> list[Mount]:
             obj = known[grant.source]
             if obj.file:
                 source = obj.file
-            else:
-                os.makedirs(os.path.join(runtime_dir, kind), exist_ok=True)
+            else:  # under berth's run directory, root's alone; bound read-only
+                make_dir(os.path.join(runtime_dir, kind), 0o700)
                 source = os.path.join(runtime_dir, kind, grant.source)
                 content = obj.content if obj.content is not None else \
                     project.environment.get(obj.environment or "", "")
-                with open(source, "w") as handle:
-                    handle.write(content)
+                atomic_write(source, content, 0o444)
             if not os.path.exists(source):
                 raise ComposeError(f"service {svc.name!r}: {kind[:-1]} {grant.source!r} file "
                                    f"{source} does not exist")

@@ -29,7 +29,7 @@ from . import cgroups, client, logs, netns, nsexec, ptys, seccomp
 from .capabilities import container_caps
 from .create import RunOptions, SpecError, anonymous_volume_targets, build_spec, merge_env
 from .errors import BerthError
-from .fsutil import locked, read_json, write_json
+from .fsutil import locked, make_dir, read_json, write_json
 from .init import env_dict
 from .images.store import Image, ImageStore
 from .monitor import release_network, run_detached
@@ -199,8 +199,11 @@ class Containers:
                 volume = self.volumes.create(labels={"berth.anonymous": "true"})
                 spec.mounts.append(Mount(type="bind", source=str(volume.path), target=target,
                                          volume=volume.name))
-            for sub in ("upper", "work", "rootfs", "empty"):
-                (cdir / sub).mkdir(parents=True)
+            make_dir(cdir, 0o700)
+            # upper gives the container's / its mode; the others are the overlay's own
+            for sub, mode in (("upper", 0o755), ("work", 0o700), ("rootfs", 0o755),
+                              ("empty", 0o755)):
+                make_dir(cdir / sub, mode)
             write_json(cdir / "rootfs.json", {"layers_root": str(self.images.layers),
                                              "layers": [os.path.basename(d) for d in layer_dirs]})
             statefile.save(cdir, State())

@@ -9,17 +9,32 @@ from pathlib import Path
 from typing import Any, Iterator
 
 
-def atomic_write(path: str | os.PathLike, data: bytes | str, mode: int = 0o644) -> None:
-    """Replace `path` with `data` so readers see the old or the new file, never a part."""
+def atomic_write(path: str | os.PathLike, data: bytes | str, mode: int = 0o600) -> None:
+    """Replace `path` with `data` so readers see the old or the new file, never a part.
+    The file gets exactly `mode` (root's alone by default), whatever the umask."""
     path = os.fspath(path)
     tmp = f"{path}.tmp{os.getpid()}"
     raw = data.encode() if isinstance(data, str) else data
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, mode)
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
     try:
+        os.fchmod(fd, mode)
         os.write(fd, raw)
     finally:
         os.close(fd)
     os.replace(tmp, path)
+
+
+def make_dir(path: str | os.PathLike, mode: int = 0o700) -> None:
+    """Directory `path` (with any missing parents, root's alone), exactly `mode` itself."""
+    os.makedirs(path, mode=0o700, exist_ok=True)
+    os.chmod(path, mode)
+
+
+def open_private(path: str | os.PathLike, flags: int = os.O_WRONLY | os.O_APPEND) -> int:
+    """An fd of file `path`, created readable by root only if missing (logs)."""
+    fd = os.open(path, flags | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
+    os.fchmod(fd, 0o600)
+    return fd
 
 
 def write_json(path: str | os.PathLike, data: Any) -> None:

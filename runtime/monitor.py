@@ -28,8 +28,8 @@ from . import cgroups, init, nsexec, ptys, seccomp
 from .network import setup as network_setup
 from .network.api import release_container
 from .capabilities import container_caps
-from .fsutil import read_json
-from .paths import Paths, short_path
+from .fsutil import make_dir, open_private, read_json
+from .paths import Paths, private_socket, short_path
 from .rootfs import Layout
 from .spec import ContainerSpec
 from .state import Health, Status, process_start_time
@@ -146,7 +146,7 @@ class Monitor:
         self.start_error: tuple[str, int] | None = None
         self.restart_timer: int | None = None
         self.port_sockets: list[socket.socket] = []  # held: they reserve the published ports
-        self.log_file = open(self.cdir / "container.log", "ab", buffering=0)
+        self.log_file = os.fdopen(open_private(self.cdir / "container.log"), "ab", buffering=0)
         self.log_size = os.fstat(self.log_file.fileno()).st_size
 
     # --- timers ------------------------------------------------------------------------
@@ -192,7 +192,8 @@ class Monitor:
             older = path.with_name(f"container.log.{n - 1}") if n > 1 else path
             if older.exists():
                 os.rename(older, path.with_name(f"container.log.{n}"))
-        self.log_file = open(path, "wb", buffering=0)
+        self.log_file = os.fdopen(open_private(path, os.O_WRONLY | os.O_TRUNC), "wb",
+                                  buffering=0)
         self.log_size = 0
 
     def output(self, kind: int, data: bytes) -> None:
@@ -652,9 +653,9 @@ class Monitor:
 
     def listen(self) -> None:
         path = self.paths.monitor_socket(self.cid)
-        path.parent.mkdir(parents=True, exist_ok=True)
+        make_dir(path.parent, 0o700)
         path.unlink(missing_ok=True)
-        self.server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM | socket.SOCK_CLOEXEC)
+        self.server = private_socket()
         with short_path(path) as address:
             self.server.bind(address)
         self.server.listen(64)
@@ -854,7 +855,7 @@ def run_detached(paths: Paths, cid: str, ready_fd: int, wait_attach: bool) -> No
     except BaseException:  # noqa: BLE001 - record why, then make sure nothing is held
         cdir = paths.container(cid)
         try:
-            with open(cdir / "monitor.log", "a") as handle:
+            with os.fdopen(open_private(cdir / "monitor.log"), "a") as handle:
                 handle.write(traceback.format_exc())
             os.write(ready_fd, json.dumps({"ok": False, "error": "monitor failed; see "
                                            f"{cdir}/monitor.log"}).encode() + b"\n")

@@ -3,9 +3,12 @@ from __future__ import annotations
 
 import contextlib
 import os
+import socket
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Mapping
+
+from .fsutil import make_dir
 
 DEFAULT_ROOT = "/var/lib/berth"
 DEFAULT_RUN = "/run/berth"
@@ -62,10 +65,20 @@ class Paths:
         return self.run / "monitors" / f"{cid[:32]}.sock"
 
     def ensure(self) -> "Paths":
-        for path in (self.images, self.containers, self.names, self.volumes, self.networks,
-                     self.locks, self.netns, self.run / "monitors"):
-            os.makedirs(path, exist_ok=True)
+        """Create berth's directories, root's alone (as docker keeps its own): what is in
+        them (containers' configs and logs, secrets, monitor sockets) is nobody else's."""
+        for path in (self.root, self.run, self.images, self.containers, self.names, self.volumes,
+                     self.networks, self.locks, self.netns, self.run / "monitors"):
+            make_dir(path, 0o700)
         return self
+
+
+def private_socket() -> socket.socket:
+    """A unix stream socket whose file, once bound, only root may connect to (the mode is
+    set on the socket before bind, so there is no moment it is open to others)."""
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM | socket.SOCK_CLOEXEC)
+    os.fchmod(sock.fileno(), 0o600)
+    return sock
 
 
 @contextlib.contextmanager

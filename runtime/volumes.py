@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import BerthError
-from .fsutil import locked, read_json, write_json
+from .fsutil import locked, make_dir, read_json, write_json
 from .paths import Paths
 
 _NAME = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]*$")
@@ -76,7 +76,8 @@ class Volumes:
                 if exist_ok:
                     return self.get(name)
                 raise VolumeError(f"volume {name} already exists")
-            (self.root / name / "_data").mkdir(parents=True, exist_ok=True)
+            make_dir(self.root / name, 0o700)
+            make_dir(self.root / name / "_data", 0o755)  # as docker; the first user fills it
             write_json(self.root / name / "meta.json", {"labels": labels or {},
                                                         "created": time.time(),
                                                         "anonymous": anonymous})

@@ -9,7 +9,7 @@ import sys
 import time
 
 from ..errors import BerthError
-from ..fsutil import locked
+from ..fsutil import locked, make_dir, open_private
 from ..paths import Paths, short_path
 
 
@@ -50,7 +50,7 @@ def _spawn(paths: Paths) -> None:
     except FileNotFoundError:
         pass
     marker.touch()
-    log = open(directory / "server.log", "ab")
+    log = os.fdopen(open_private(directory / "server.log"), "ab")
     proc = subprocess.Popen(
         [sys.executable, "-m", "runtime.network.dnsserver", str(paths.root), str(paths.run)],
         cwd=os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))),
@@ -63,7 +63,7 @@ def _spawn(paths: Paths) -> None:
 def start(paths: Paths) -> None:
     """Have a server start, without waiting for it (a network was just created)."""
     directory = paths.run / "dns"
-    directory.mkdir(parents=True, exist_ok=True)
+    make_dir(directory, 0o700)
     with locked(directory / "lock"):
         if _notify(paths) is None:
             _spawn(paths)
@@ -73,7 +73,7 @@ def sync(paths: Paths) -> None:
     """Make the DNS server serve the current records, starting it if needed; returns
     once it does."""
     directory = paths.run / "dns"
-    directory.mkdir(parents=True, exist_ok=True)
+    make_dir(directory, 0o700)
     deadline = time.monotonic() + STARTUP_LIMIT
     while time.monotonic() < deadline:
         if _notify(paths) == b"ok\n":

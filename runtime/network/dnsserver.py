@@ -36,7 +36,7 @@ import dns.rdataclass
 import dns.rdatatype
 import dns.rrset
 
-from ..paths import Paths, short_path
+from ..paths import Paths, private_socket, short_path
 from .records import Records
 
 TTL = 0  # containers come and go; never let a resolver keep an old answer
@@ -292,7 +292,7 @@ class Server:
 
     def run(self) -> None:
         signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
-        control = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        control = private_socket()
         path = self.paths.run / "dns" / "control.sock"
         if path.exists():
             path.unlink()

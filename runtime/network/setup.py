@@ -37,7 +37,7 @@ def prepare(paths: Paths, cid: str, spec: ContainerSpec) -> list[socket.socket]:
         other = paths.container(mode[len("container:"):])
         for name in ("hosts", "hostname", "resolv.conf"):
             if (other / name).exists():
-                atomic_write(cdir / name, (other / name).read_bytes())
+                atomic_write(cdir / name, (other / name).read_bytes(), 0o644)
         return []
     write_etc_files(cdir, spec, None, [])
     return []
@@ -58,9 +58,8 @@ def write_etc_files(cdir: Path, spec: ContainerSpec, address: str | None,
         resolv = resolv_conf(spec, nameservers)
     for host, ip in spec.network.extra_hosts:
         hosts += f"{ip}\t{host}\n"
-    atomic_write(cdir / "hostname", hostname + "\n")
-    atomic_write(cdir / "hosts", hosts)
-    atomic_write(cdir / "resolv.conf", resolv)
+    for name, text in (("hostname", hostname + "\n"), ("hosts", hosts), ("resolv.conf", resolv)):
+        atomic_write(cdir / name, text, 0o644)  # bound into the container: its users read them
 
 
 def resolv_conf(spec: ContainerSpec, nameservers: list[str] | None = None) -> str:
