@@ -64,9 +64,10 @@ def mask(caps: Iterable[str]) -> int:
 
 def container_caps(add: Iterable[str], drop: Iterable[str], privileged: bool,
                    device_filter: bool) -> list[str]:
-    """final_set, minus MKNOD where no device cgroup stops it from reaching host disks
-    (cgroup v2 needs an eBPF device filter berth doesn't load) unless asked for by name,
-    and minus what berth does not hold itself."""
+    """final_set, minus what berth does not hold itself, and minus MKNOD where nothing
+    filters the container's devices (`device_filter` false: cgroup v1 without its devices
+    controller; v2 always has its eBPF filter) unless asked for by name: there a node made
+    in the container could reach a host disk."""
     caps = final_set(add, drop, privileged)
     asked = [normalize(c) for c in add]
     if not device_filter and not privileged and "MKNOD" in caps and "MKNOD" not in asked:

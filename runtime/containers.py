@@ -402,7 +402,7 @@ class Containers:
         spec = container.spec
         privileged = privileged or spec.privileged
         caps = container_caps(spec.cap_add, spec.cap_drop, privileged,
-                              device_filter=not cgroups.is_v2())
+                              device_filter=cgroups.filters_devices())
         parent, child = socket.socketpair() if tty else (None, None)
         try:
             relay, err_fd = nsexec.spawn(

@@ -112,7 +112,7 @@ class Monitor:
         self.layout = Layout(str(self.cdir), rootfs["layers_root"], rootfs["layers"])
         self.cgroup = cgroups.for_container(cid)
         self.caps = container_caps(self.spec.cap_add, self.spec.cap_drop, self.spec.privileged,
-                                   device_filter=not cgroups.is_v2())
+                                   device_filter=cgroups.filters_devices())
         self.syscall_filter = seccomp.for_container(self.caps, self.spec.privileged,
                                                     self.spec.seccomp)
         self.ready_fd = ready_fd
@@ -771,7 +771,7 @@ class Monitor:
         self.listen()
         try:
             self.port_sockets = network_setup.prepare(self.paths, self.cid, self.spec)
-            self.cgroup.create(self.spec.resources)
+            self.cgroup.create(self.spec.resources, cgroups.device_rules(self.spec.devices))
         except Exception as err:  # noqa: BLE001 - a clear start error, and nothing kept
             release_network(self.paths, self.cid, self.spec)
             self.cgroup.destroy()

@@ -64,6 +64,16 @@ _NR = _SYSCALLS.get(platform.machine(), _SYSCALLS["x86_64"])
 
 _LINUX_CAPABILITY_VERSION_3 = 0x20080522
 
+# bpf(2) (linux/bpf.h): commands, a program type, an attach type and its flags
+_NR_BPF = {"x86_64": 321, "aarch64": 280}.get(platform.machine(), 321)
+BPF_PROG_LOAD = 5
+BPF_PROG_ATTACH = 8
+BPF_PROG_TYPE_CGROUP_DEVICE = 15
+BPF_CGROUP_DEVICE = 6
+BPF_F_ALLOW_OVERRIDE = 1
+BPF_F_ALLOW_MULTI = 2
+_BPF_LOG_SIZE = 1 << 16
+
 
 def _check(result: int, what: str) -> int:
     if result < 0:
@@ -132,6 +142,48 @@ class Syscalls:
                                     ctypes.c_char_p(how), ctypes.c_size_t(len(how))),
                       f"open {path}")
 
+    def bpf_prog_load(self, prog_type: int, insns: bytes, license: str, name: str = "") -> int:
+        """bpf(BPF_PROG_LOAD): load `insns` (struct bpf_insn, 8 bytes each) and return the
+        program's fd (close-on-exec). When the kernel refuses, loads once more with a log
+        buffer, so the error carries the verifier's reason."""
+        code = ctypes.create_string_buffer(insns, len(insns))
+        lic = ctypes.create_string_buffer(license.encode())
+
+        def attr(log: ctypes.Array | None) -> bytes:
+            # union bpf_attr's fields up to prog_name, 64 bytes (the kernel zero-fills the
+            # rest; every kernel with cgroup device programs has these)
+            return struct.pack("=IIQQIIQII16s", prog_type, len(insns) // 8,
+                               ctypes.addressof(code), ctypes.addressof(lic),
+                               0 if log is None else 1, 0 if log is None else len(log),
+                               0 if log is None else ctypes.addressof(log), 0, 0,
+                               name.encode()[:15])
+
+        try:
+            return _bpf(BPF_PROG_LOAD, attr(None), "bpf(BPF_PROG_LOAD)")
+        except OSError as err:
+            first = err
+        log = ctypes.create_string_buffer(_BPF_LOG_SIZE)
+        try:
+            return _bpf(BPF_PROG_LOAD, attr(log), "bpf(BPF_PROG_LOAD)")
+        except OSError:
+            pass
+        lines = log.value.decode(errors="replace").strip().splitlines()
+        reason = f"; verifier: {' | '.join(lines[-8:])}" if lines else ""
+        raise OSError(first.errno, f"{first.strerror}{reason}")
+
+    def bpf_prog_attach(self, target_fd: int, prog_fd: int, attach_type: int,
+                        flags: int = 0) -> None:
+        """bpf(BPF_PROG_ATTACH): attach a loaded program to `target_fd` (for cgroup
+        programs, an fd of the cgroup v2 directory). The attachment holds the program;
+        its fd may be closed afterwards."""
+        attr = struct.pack("=IIII", target_fd, prog_fd, attach_type, flags)
+        _bpf(BPF_PROG_ATTACH, attr, "bpf(BPF_PROG_ATTACH)")
+
+
+def _bpf(cmd: int, attr: bytes, what: str) -> int:
+    buf = ctypes.create_string_buffer(attr, len(attr))
+    return _check(_libc.syscall(_NR_BPF, ctypes.c_int(cmd), buf, ctypes.c_uint(len(attr))), what)
+
 
 class RecordingSyscalls(Syscalls):
     """Records every call as a tuple instead of making it (for tests)."""
@@ -169,6 +221,16 @@ class RecordingSyscalls(Syscalls):
 
     def capset(self, effective, permitted, inheritable):  # type: ignore[override]
         self.calls.append(("capset", effective, permitted, inheritable))
+
+    def bpf_prog_load(self, prog_type, insns, license, name=""):  # type: ignore[override]
+        """Records the load; returns an fd of /dev/null, which the caller may close."""
+        self.calls.append(("bpf_prog_load", prog_type, insns, license, name))
+        return os.open(os.devnull, os.O_RDONLY | os.O_CLOEXEC)
+
+    def bpf_prog_attach(self, target_fd, prog_fd, attach_type, flags=0):  # type: ignore[override]
+        """Records the attach with the path `target_fd` stands for."""
+        self.calls.append(("bpf_prog_attach", os.readlink(f"/proc/self/fd/{target_fd}"),
+                           attach_type, flags))
 
 
 SYSCALLS = Syscalls()

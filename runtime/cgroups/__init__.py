@@ -6,7 +6,8 @@ berth (and a leak check) can always find it; it is removed when the container go
 from __future__ import annotations
 
 import os
-from typing import Protocol
+import stat
+from typing import Iterable, Protocol, Sequence
 
 from ..spec import Resources
 
@@ -14,7 +15,7 @@ CGROUP_ROOT = "/sys/fs/cgroup"
 
 
 class Cgroup(Protocol):
-    def create(self, resources: Resources) -> None: ...
+    def create(self, resources: Resources, devices: Sequence[str] = ()) -> None: ...
     def add(self, pid: int) -> None: ...
     def procs_files(self) -> list[str]: ...
     def pids(self) -> list[int]: ...
@@ -41,3 +42,26 @@ def for_container(cid: str) -> Cgroup:
     if is_v2():
         return v2.V2(os.path.join(CGROUP_ROOT, name), CGROUP_ROOT)
     return v1.V1(name, v1.mounts())
+
+
+def filters_devices() -> bool:
+    """Whether a container's device access is limited: v2 always (create fails without its
+    eBPF filter), v1 where the devices controller is mounted."""
+    from . import v1
+
+    return is_v2() or "devices" in v1.mounts()
+
+
+def device_rules(devices: Iterable[Sequence[str]]) -> list[str]:
+    """Rules ("c 10:229 rwm") for a container's own devices, [host path, container path,
+    permissions] as in ContainerSpec.devices: the host node's type and numbers."""
+    rules = []
+    for host, _inner, perms in devices:
+        try:
+            st = os.stat(host)
+        except OSError as err:
+            raise ValueError(f"device {host}: {err.strerror}") from None
+        if stat.S_ISCHR(st.st_mode) or stat.S_ISBLK(st.st_mode):
+            kind = "c" if stat.S_ISCHR(st.st_mode) else "b"
+            rules.append(f"{kind} {os.major(st.st_rdev)}:{os.minor(st.st_rdev)} {perms or 'rwm'}")
+    return rules

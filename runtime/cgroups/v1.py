@@ -4,18 +4,12 @@ from __future__ import annotations
 import os
 import signal
 import time
+from typing import Sequence
 
 from ..spec import Resources
+from .devicefilter import DEVICE_RULES
 
 CONTROLLERS = ("memory", "cpu", "cpuacct", "pids", "freezer", "devices", "cpuset")
-
-# the devices a container may use: docker's default allow list
-DEVICE_RULES = (
-    "c *:* m", "b *:* m",  # mknod anything, use nothing else by default
-    "c 1:3 rwm", "c 1:5 rwm", "c 1:7 rwm", "c 1:8 rwm", "c 1:9 rwm",  # null zero full random urandom
-    "c 5:0 rwm", "c 5:1 rwm", "c 5:2 rwm", "c 136:* rwm",  # tty console ptmx pts
-    "c 10:200 rwm",  # tun
-)
 
 
 def mounts(mountinfo: str = "/proc/self/mounts") -> dict[str, str]:
@@ -63,12 +57,14 @@ class V1:
     def exists(self) -> bool:
         return any(os.path.isdir(d) for d in self.dirs.values())
 
-    def create(self, resources: Resources) -> None:
+    def create(self, resources: Resources, devices: Sequence[str] = ()) -> None:
+        """`devices`: rules for the container's own devices ("c 10:229 rwm"), allowed on
+        top of DEVICE_RULES."""
         for directory in self.dirs.values():
             os.makedirs(directory, exist_ok=True)
         if "devices" in self.dirs:
             self._set("devices", "devices.deny", "a")
-            for rule in DEVICE_RULES:
+            for rule in (*DEVICE_RULES, *devices):
                 self._set("devices", "devices.allow", rule)
         if resources.memory:
             self._set("memory", "memory.limit_in_bytes", str(resources.memory))

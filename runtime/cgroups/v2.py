@@ -2,13 +2,24 @@
 from __future__ import annotations
 
 import os
+import resource
 import signal
 import time
+from contextlib import contextmanager
+from typing import Iterator, Sequence
 
+from ..errors import BerthError
 from ..spec import Resources
+from ..syscalls import (BPF_CGROUP_DEVICE, BPF_F_ALLOW_MULTI, BPF_PROG_TYPE_CGROUP_DEVICE,
+                        SYSCALLS, Syscalls)
+from . import devicefilter
 from .v1 import _read, _rmdir, _write
 
 WANTED = ("cpu", "memory", "pids", "cpuset")
+
+
+class DeviceFilterError(BerthError):
+    """The kernel would not take the container's device filter (no cgroup BPF)."""
 
 
 def shares_to_weight(shares: int) -> int:
@@ -16,10 +27,51 @@ def shares_to_weight(shares: int) -> int:
     return 1 + ((max(2, min(shares, 262144)) - 2) * 9999) // 262142
 
 
+def filter_devices(path: str, rules: Sequence[str], sys: Syscalls = SYSCALLS) -> None:
+    """Attach an eBPF device program allowing `rules` (and nothing else) to the cgroup at
+    `path`, as runc does on v2: with BPF_F_ALLOW_MULTI, so a cgroup below (a nested
+    runtime's) can attach programs of its own, which run as well as this one; every
+    program must allow an access, so none can lift this filter (as ALLOW_OVERRIDE would)."""
+    code = devicefilter.program([devicefilter.parse_rule(rule) for rule in rules])
+    try:
+        dirfd = os.open(path, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+        try:
+            with _memlock_unlimited():
+                # no helper is called, so no GPL-only one: any license string will do
+                prog = sys.bpf_prog_load(BPF_PROG_TYPE_CGROUP_DEVICE, code, "Apache-2.0",
+                                         "berth_devices")
+            try:
+                sys.bpf_prog_attach(dirfd, prog, BPF_CGROUP_DEVICE, BPF_F_ALLOW_MULTI)
+            finally:
+                os.close(prog)  # the attachment holds the program
+        finally:
+            os.close(dirfd)
+    except OSError as err:
+        raise DeviceFilterError(f"cannot limit the container's devices (cgroup v2 needs an "
+                                f"eBPF device program): {err.strerror or err}") from None
+
+
+@contextmanager
+def _memlock_unlimited() -> Iterator[None]:
+    """Kernels before 5.11 charge BPF programs to RLIMIT_MEMLOCK (runc lifts it too); only
+    for the load, so the container does not inherit the lifted limit."""
+    old = resource.getrlimit(resource.RLIMIT_MEMLOCK)
+    try:
+        resource.setrlimit(resource.RLIMIT_MEMLOCK, (resource.RLIM_INFINITY,) * 2)
+    except (OSError, ValueError):
+        old = None
+    try:
+        yield
+    finally:
+        if old is not None:
+            resource.setrlimit(resource.RLIMIT_MEMLOCK, old)
+
+
 class V2:
-    def __init__(self, path: str, root: str) -> None:
+    def __init__(self, path: str, root: str, sys: Syscalls = SYSCALLS) -> None:
         self.path = path
         self.root = root
+        self.sys = sys
 
     def _set(self, name: str, value: str) -> None:
         path = os.path.join(self.path, name)
@@ -43,9 +95,12 @@ class V2:
             except OSError:
                 pass  # e.g. the root has processes of its own; limits then don't apply
 
-    def create(self, resources: Resources) -> None:
+    def create(self, resources: Resources, devices: Sequence[str] = ()) -> None:
+        """`devices`: rules for the container's own devices ("c 10:229 rwm"), allowed on
+        top of DEVICE_RULES. Raises DeviceFilterError if the device filter can't be set."""
         self._enable_controllers()
         os.makedirs(self.path, exist_ok=True)
+        filter_devices(self.path, (*devicefilter.DEVICE_RULES, *devices), self.sys)
         if resources.memory:
             self._set("memory.max", str(resources.memory))
             if resources.memory_swap:

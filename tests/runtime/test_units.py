@@ -77,7 +77,7 @@ def test_cgroup_v1_writer(tmp_path):
 def test_cgroup_v2_writer(tmp_path):
     (tmp_path / "cgroup.controllers").write_text("cpu memory pids io\n")
     (tmp_path / "cgroup.subtree_control").write_text("")
-    group = V2(str(tmp_path / "berth-x"), str(tmp_path))
+    group = V2(str(tmp_path / "berth-x"), str(tmp_path), RecordingSyscalls())
     (tmp_path / "berth-x").mkdir()
     for name in ("memory.max", "memory.swap.max", "cpu.max", "cpu.weight", "pids.max"):
         (tmp_path / "berth-x" / name).write_text("")
