@@ -14,6 +14,7 @@ from .images.store import Image
 from .spec import ContainerSpec, Healthcheck, Mount, NetworkConfig, Resources
 
 _NS = 1e9
+DEFAULT_PIDS_LIMIT = 2048
 
 
 class SpecError(BerthError, ValueError):
@@ -113,7 +114,17 @@ def build_spec(image: Image, opts: RunOptions, name: str, cid: str) -> Container
         setattr(spec, key, getattr(opts, key))
     if opts.shm_size:
         spec.shm_size = opts.shm_size
+    spec.resources = dataclasses.replace(spec.resources, pids=pids_limit(opts.resources.pids))
     return dataclasses.replace(spec)
+
+
+def pids_limit(asked: int | None) -> int | None:
+    """The pids limit a container gets: DEFAULT_PIDS_LIMIT unless asked otherwise (as
+    podman does: one container must not be able to take every pid of the host); 0 or
+    less (compose's and docker's -1) is none at all."""
+    if asked is None:
+        return DEFAULT_PIDS_LIMIT
+    return asked if asked > 0 else None
 
 
 def anonymous_volume_targets(image: Image, mounts: list[Mount]) -> list[str]:
