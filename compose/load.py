@@ -30,6 +30,7 @@ from .yamlsrc import Positions, parse_yaml
 
 COMPOSE_NAMES = ("compose.yaml", "compose.yml", "docker-compose.yaml", "docker-compose.yml")
 _PROJECT_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
+MAX_PROJECT_NAME = 63  # a DNS label's length
 
 
 @dataclass(frozen=True)
@@ -160,17 +161,28 @@ def read_env_file(path: str, lookup: Callable[[str], str | None],
 
 
 def normalize_project_name(name: str, explicit: bool) -> str:
-    """Explicit names must already be valid; names from directories are cleaned up."""
+    """Explicit names must already be valid; names from directories are cleaned up. At
+    most MAX_PROJECT_NAME characters either way: a project's name goes into the names of
+    its containers, networks and volumes, and into file names."""
     if explicit:
         if not _PROJECT_NAME.match(name):
-            raise ComposeError(f"invalid project name {name!r}: use only lowercase letters, "
-                               "digits, '-' and '_', starting with a letter or digit")
-        return name
-    cleaned = re.sub(r"[^a-z0-9_-]", "", name.lower()).lstrip("_-")
-    if not cleaned:
-        raise ComposeError(f"cannot derive a project name from directory {name!r}; "
-                           "set one with -p or 'name:'")
+            raise ComposeError(f"invalid project name {_short(name)!r}: use only lowercase "
+                               "letters, digits, '-' and '_', starting with a letter or digit")
+        cleaned = name
+    else:
+        cleaned = re.sub(r"[^a-z0-9_-]", "", name.lower()).lstrip("_-")
+        if not cleaned:
+            raise ComposeError(f"cannot derive a project name from directory {name!r}; "
+                               "set one with -p or 'name:'")
+    if len(cleaned) > MAX_PROJECT_NAME:
+        raise ComposeError(f"project name {_short(cleaned)!r} is {len(cleaned)} characters "
+                           f"long; at most {MAX_PROJECT_NAME} (set a shorter one with -p or "
+                           "'name:')")
     return cleaned
+
+
+def _short(text: str) -> str:
+    return text if len(text) <= 40 else text[:37] + "..."
 
 
 class _Loader:

@@ -137,6 +137,7 @@ def parse_yaml(text: str, filename: str) -> tuple[Any, Positions]:
         node = loader.get_single_node()
         if node is None:
             return None, {}
+        _check_aliasing(node, filename)
         data = loader.construct_document(node)
     except yaml.MarkedYAMLError as err:
         mark = err.problem_mark or err.context_mark
@@ -151,6 +152,43 @@ def parse_yaml(text: str, filename: str) -> tuple[Any, Positions]:
     positions: Positions = {(): (node.start_mark.line + 1, node.start_mark.column + 1)}
     _record(node, (), positions, 0)
     return data, positions
+
+
+def _allowed_alias_share(size: int) -> float:
+    """How much of a document of `size` values (aliases expanded) may come from aliases:
+    nearly all of a small one, a tenth of a huge one (go-yaml's rule, which compose uses)."""
+    low, high = 400_000, 4_000_000
+    if size <= low:
+        return 0.99
+    if size >= high:
+        return 0.10
+    return 0.99 - 0.89 * (size - low) / (high - low)
+
+
+def _check_aliasing(root: Node, filename: str) -> None:
+    """Refuse a document whose aliases expand it out of all proportion (a "billion
+    laughs" file: a few lines that would take gigabytes and minutes to load)."""
+    sizes: dict[int, int] = {}
+
+    def size(node: Node) -> int:  # values under `node`, counting an alias's each time
+        known = sizes.get(id(node))
+        if known is not None:
+            return known
+        sizes[id(node)] = 1  # a recursive alias counts once
+        total = 1
+        if isinstance(node, MappingNode):
+            total += sum(size(key) + size(value) for key, value in node.value)
+        elif isinstance(node, SequenceNode):
+            total += sum(size(item) for item in node.value)
+        sizes[id(node)] = total
+        return total
+
+    expanded = size(root)
+    from_aliases = expanded - len(sizes)
+    if expanded > 1000 and from_aliases > expanded * _allowed_alias_share(expanded):
+        raise ComposeError(f"invalid YAML: the document's aliases expand it to {expanded:,} "
+                           f"values from {len(sizes):,} written (excessive aliasing)",
+                           file=filename, line=root.start_mark.line + 1)
 
 
 def _record(node: Node, path: tuple, positions: Positions, depth: int) -> None:

@@ -19,8 +19,14 @@ from typing import Callable
 from .errors import BerthError
 from .forked import ChildError, in_child
 from .rootdir import RootDir
+from .syscalls import SYSCALLS
 
 _NOT_COPIED = "not a regular file, directory or symbolic link"
+# filesystems of the kernel's own (f_type): proc, sysfs, devpts, mqueue, cgroup, cgroup2,
+# debugfs, tracefs, securityfs, bpf, configfs, pstore
+KERNEL_FILESYSTEMS = frozenset((0x9FA0, 0x62656572, 0x1CD1, 0x19800202, 0x27E0EB, 0x63677270,
+                                0x64626720, 0x74726163, 0x73636673, 0xCAFE4A11, 0x62656570,
+                                0x6165676C))
 
 
 class CopyError(BerthError):
@@ -147,6 +153,8 @@ def _get(parent: int, name: str, st: os.stat_result, dest: str, top: bool = Fals
         fd = os.open(name, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=parent)
         try:
             os.makedirs(dest, exist_ok=True) if top else _mkdir(dest)
+            if SYSCALLS.fs_type(fd) in KERNEL_FILESYSTEMS:
+                return  # /proc, /sys and the like: an empty directory, as docker cp shows them
             with os.scandir(fd) as entries:
                 for entry in sorted(entries, key=lambda e: e.name):
                     child = entry.stat(follow_symlinks=False)
@@ -236,6 +244,7 @@ def in_container_root(api, cid: str, action: Callable[[str], None]) -> None:
 
 
 def copy_in(api, cid: str, source: str, inner: str) -> None:
+    """`berth cp SOURCE CONTAINER:INNER` (into INNER when it is a directory)."""
     if not os.path.lexists(source):
         raise CopyError(f"no such file or directory: {source}")
 
@@ -249,8 +258,20 @@ def copy_in(api, cid: str, source: str, inner: str) -> None:
                 pass  # not a directory (yet): `inner` is the name to copy to
         copy_tree_in(root, target, source, 0, 0)
 
-    in_container_root(api, cid, action)
+    _reported(lambda: in_container_root(api, cid, action), inner)
 
 
 def copy_out(api, cid: str, inner: str, dest: str) -> None:
-    in_container_root(api, cid, lambda root: copy_out_of(root, inner, dest))
+    """`berth cp CONTAINER:INNER DEST` (into DEST when it is a directory)."""
+    _reported(lambda: in_container_root(api, cid, lambda root: copy_out_of(root, inner, dest)),
+              inner)
+
+
+def _reported(copy: Callable[[], None], inner: str) -> None:
+    """A copy whose failures (a file that went away or became a link meanwhile, a full
+    disk, a path that is no directory) are one CopyError naming what and why."""
+    try:
+        copy()
+    except OSError as err:
+        where = f" ({err.filename})" if err.filename else ""
+        raise CopyError(f"cannot copy {inner}: {err.strerror or err}{where}") from None

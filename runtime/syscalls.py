@@ -142,6 +142,13 @@ class Syscalls:
                                     ctypes.c_char_p(how), ctypes.c_size_t(len(how))),
                       f"open {path}")
 
+    def fs_type(self, fd: int) -> int:
+        """The magic number of the filesystem `fd` is on (fstatfs's f_type)."""
+        buf = ctypes.create_string_buffer(128)  # struct statfs; f_type is its first word
+        _check(_libc.fstatfs(ctypes.c_int(fd), buf), "fstatfs")
+        return struct.unpack_from("=l" if ctypes.sizeof(ctypes.c_long) == 8 else "=i", buf)[0] \
+            & 0xFFFFFFFF
+
     def bpf_prog_load(self, prog_type: int, insns: bytes, license: str, name: str = "") -> int:
         """bpf(BPF_PROG_LOAD): load `insns` (struct bpf_insn, 8 bytes each) and return the
         program's fd (close-on-exec). When the kernel refuses, loads once more with a log

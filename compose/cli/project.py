@@ -13,6 +13,7 @@ import typer
 
 from ..backend import CONFIG_FILES, DEPENDS_ON, PROJECT, ContainerInfo
 from ..errors import ComposeError
+from ..load import normalize_project_name
 from .app import app, load, print_table
 
 
@@ -35,7 +36,7 @@ def project_name(ctx: typer.Context) -> tuple[object | None, str]:
         name = opts.project_name or os.environ.get("COMPOSE_PROJECT_NAME")
         if not name:
             raise
-        return None, name
+        return None, normalize_project_name(name, explicit=True)
 
 
 def containers_of(be, name: str, services: list[str] | None = None, all: bool = True,

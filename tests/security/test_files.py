@@ -137,3 +137,27 @@ def test_compose_refuses_subpaths_that_leave_the_volume(stack):
         assert out.returncode != 0
         assert "compose.yaml" in out.stderr and "subpath" in out.stderr, out.stderr
         assert "Traceback" not in out.stderr
+
+
+def test_cp_through_the_cli_to_the_root_and_of_the_root(stack, tmp_path):
+    """`berth cp FILE svc:/` gave a traceback; copying a running container's / must not
+    read /proc or /sys (they come out empty, as with docker cp)."""
+    stack.write("""
+        services:
+          app:
+            image: busybox
+            command: sleep 60
+            init: true
+        """)
+    stack.berth("up", "-d")
+    (tmp_path / "note.txt").write_text("copied")
+    stack.berth("cp", str(tmp_path / "note.txt"), "app:/")
+    assert stack.berth("exec", "-T", "app", "cat", "/note.txt").stdout == "copied"
+    stack.berth("cp", "app:/", str(tmp_path / "whole"))
+    assert (tmp_path / "whole" / "note.txt").read_text() == "copied"
+    assert os.listdir(tmp_path / "whole" / "proc") == []
+    assert os.listdir(tmp_path / "whole" / "sys") == []
+    failed = stack.berth("cp", "app:/dev/zero", str(tmp_path / "zero"), check=False)
+    assert failed.returncode != 0 and "Traceback" not in failed.stderr
+    assert "not a regular file" in failed.stderr
+    stack.berth("down", "-t", "0")
