@@ -473,10 +473,7 @@ class Monitor:
 
     def finish(self) -> None:
         """The container is done for good: free what it held, and go."""
-        try:
-            self.cgroup.destroy()
-        except OSError:
-            pass
+        free_cgroup(self.cgroup)
         release_network(self.paths, self.cid, self.spec)
         for client in list(self.clients.values()):
             if client.mode == "events":
@@ -772,9 +769,10 @@ class Monitor:
         try:
             self.port_sockets = network_setup.prepare(self.paths, self.cid, self.spec)
             self.cgroup.create(self.spec.resources, cgroups.device_rules(self.spec.devices))
+            self.cgroup.add_monitor(os.getpid())  # its work for the container is the container's
         except Exception as err:  # noqa: BLE001 - a clear start error, and nothing kept
             release_network(self.paths, self.cid, self.spec)
-            self.cgroup.destroy()
+            free_cgroup(self.cgroup)
             self.set_state(status=Status.EXITED, exit_code=125, error=str(err))
             self.ready({"ok": False, "error": str(err), "exit_code": 125})
             self.shutdown()
@@ -826,6 +824,19 @@ def _container_pid(paths: Paths, cid: str) -> int:
     return state.pid
 
 
+def free_cgroup(cgroup: cgroups.Cgroup) -> None:
+    """From the monitor: step out of the container's cgroup, then remove it (killing what
+    is left in it)."""
+    try:
+        cgroup.leave(os.getpid())
+    except OSError:
+        pass  # never joined (its creation failed), or already gone
+    try:
+        cgroup.destroy()
+    except OSError:
+        pass
+
+
 def release_network(paths: Paths, cid: str, spec: ContainerSpec) -> None:
     """Give back addresses, ports and the network namespace (its interfaces go with it)."""
     if spec.network.mode in ("none", "bridge"):
@@ -866,7 +877,7 @@ def run_detached(paths: Paths, cid: str, ready_fd: int, wait_attach: bool) -> No
         except Exception:  # noqa: BLE001
             pass
         try:  # without its monitor the container must not run on: free what it held
-            cgroups.for_container(cid).destroy()
+            free_cgroup(cgroups.for_container(cid))
             release_network(paths, cid, ContainerSpec.from_dict(read_json(cdir / "config.json")))
         except Exception:  # noqa: BLE001
             pass

@@ -10,6 +10,7 @@ from ..spec import Resources
 from .devicefilter import DEVICE_RULES
 
 CONTROLLERS = ("memory", "cpu", "cpuacct", "pids", "freezer", "devices", "cpuset")
+MONITOR_CONTROLLERS = ("cpu", "cpuacct")  # what a container's monitor joins (see add_monitor)
 
 
 def mounts(mountinfo: str = "/proc/self/mounts") -> dict[str, str]:
@@ -104,8 +105,29 @@ class V1:
         for path in self.procs_files():
             _write(path, str(pid))
 
+    def _cpu_dirs(self) -> list[str]:
+        return list(dict.fromkeys(self.dirs[c] for c in MONITOR_CONTROLLERS if c in self.dirs))
+
+    def add_monitor(self, pid: int) -> None:
+        """The container's monitor shares its CPU limit and accounting, nothing else (not
+        its freezer, memory or pids): its logging and health checks are the container's
+        work, and pausing the container must not stop its monitor."""
+        for directory in self._cpu_dirs():
+            _write(os.path.join(directory, "cgroup.procs"), str(pid))
+
+    def leave(self, pid: int) -> None:
+        """Move the monitor back out (to the hierarchies' parents), so the cgroup can go."""
+        for directory in self._cpu_dirs():
+            try:
+                _write(os.path.join(os.path.dirname(directory), "cgroup.procs"), str(pid))
+            except FileNotFoundError:
+                pass
+
     def pids(self) -> list[int]:
-        for directory in self.dirs.values():
+        """The container's processes (read where the monitor is not)."""
+        ordered = [self.dirs[c] for c in CONTROLLERS if c in self.dirs
+                   and c not in MONITOR_CONTROLLERS] + self._cpu_dirs()
+        for directory in ordered:
             try:
                 return [int(p) for p in _read(os.path.join(directory, "cgroup.procs")).split()]
             except FileNotFoundError:

@@ -68,29 +68,37 @@ def _memlock_unlimited() -> Iterator[None]:
 
 
 class V2:
+    """A container's cgroup: `berth-<id>` holds the CPU limits and two leaves, `container`
+    (its processes, with the memory and pids limits, the freezer and the device filter)
+    and `monitor` (its monitor, whose logging and health checks then share the container's
+    CPU limit and accounting, yet are neither paused nor counted in its pids)."""
+
     def __init__(self, path: str, root: str, sys: Syscalls = SYSCALLS) -> None:
         self.path = path
         self.root = root
         self.sys = sys
+        self.leaf = os.path.join(path, "container")
+        self.monitor = os.path.join(path, "monitor")
 
-    def _set(self, name: str, value: str) -> None:
-        path = os.path.join(self.path, name)
+    def _set(self, name: str, value: str, where: str | None = None) -> None:
+        path = os.path.join(where or self.leaf, name)
         if os.path.exists(path):
             _write(path, value)
 
     def exists(self) -> bool:
         return os.path.isdir(self.path)
 
-    def _enable_controllers(self) -> None:
+    def _enable_controllers(self, parent: str) -> None:
+        """Hand the controllers berth uses down from `parent` to its children."""
         try:
-            available = _read(os.path.join(self.root, "cgroup.controllers")).split()
-            enabled = _read(os.path.join(self.root, "cgroup.subtree_control")).split()
+            available = _read(os.path.join(parent, "cgroup.controllers")).split()
+            enabled = _read(os.path.join(parent, "cgroup.subtree_control")).split()
         except OSError:
             return
         missing = [c for c in WANTED if c in available and c not in enabled]
         if missing:
             try:
-                _write(os.path.join(self.root, "cgroup.subtree_control"),
+                _write(os.path.join(parent, "cgroup.subtree_control"),
                        " ".join(f"+{c}" for c in missing))
             except OSError:
                 pass  # e.g. the root has processes of its own; limits then don't apply
@@ -98,42 +106,52 @@ class V2:
     def create(self, resources: Resources, devices: Sequence[str] = ()) -> None:
         """`devices`: rules for the container's own devices ("c 10:229 rwm"), allowed on
         top of DEVICE_RULES. Raises DeviceFilterError if the device filter can't be set."""
-        self._enable_controllers()
+        self._enable_controllers(self.root)
         os.makedirs(self.path, exist_ok=True)
-        filter_devices(self.path, (*devicefilter.DEVICE_RULES, *devices), self.sys)
+        self._enable_controllers(self.path)
+        for leaf in (self.leaf, self.monitor):
+            os.makedirs(leaf, exist_ok=True)
+        filter_devices(self.leaf, (*devicefilter.DEVICE_RULES, *devices), self.sys)
         if resources.memory:
             self._set("memory.max", str(resources.memory))
             if resources.memory_swap:
                 self._set("memory.swap.max", str(max(0, resources.memory_swap - resources.memory)))
         if resources.cpus:
-            self._set("cpu.max", f"{int(resources.cpus * 100000)} 100000")
+            self._set("cpu.max", f"{int(resources.cpus * 100000)} 100000", self.path)
         if resources.cpu_shares:
-            self._set("cpu.weight", str(shares_to_weight(resources.cpu_shares)))
+            self._set("cpu.weight", str(shares_to_weight(resources.cpu_shares)), self.path)
         if resources.pids:
             self._set("pids.max", str(resources.pids))
         if resources.memory_reservation:
             self._set("memory.low", str(resources.memory_reservation))
         if resources.cpuset:
             try:
-                self._set("cpuset.cpus", resources.cpuset)
+                self._set("cpuset.cpus", resources.cpuset, self.path)
             except OSError as err:
                 raise ValueError(f"cpuset {resources.cpuset!r}: {err.strerror}") from None
 
     def procs_files(self) -> list[str]:
-        return [os.path.join(self.path, "cgroup.procs")]
+        return [os.path.join(self.leaf, "cgroup.procs")]
 
     def add(self, pid: int) -> None:
-        _write(os.path.join(self.path, "cgroup.procs"), str(pid))
+        _write(os.path.join(self.leaf, "cgroup.procs"), str(pid))
+
+    def add_monitor(self, pid: int) -> None:
+        _write(os.path.join(self.monitor, "cgroup.procs"), str(pid))
+
+    def leave(self, pid: int) -> None:
+        """Move the monitor back to the root, so the cgroup can go."""
+        _write(os.path.join(self.root, "cgroup.procs"), str(pid))
 
     def pids(self) -> list[int]:
         try:
-            return [int(p) for p in _read(os.path.join(self.path, "cgroup.procs")).split()]
+            return [int(p) for p in _read(os.path.join(self.leaf, "cgroup.procs")).split()]
         except FileNotFoundError:
             return []
 
     def freeze(self) -> None:
         self._set("cgroup.freeze", "1")
-        events = os.path.join(self.path, "cgroup.events")
+        events = os.path.join(self.leaf, "cgroup.events")
         for _ in range(1000):
             if not os.path.exists(events) or "frozen 1" in _read(events):
                 return
@@ -142,10 +160,10 @@ class V2:
     def thaw(self) -> None:
         self._set("cgroup.freeze", "0")
 
-    def _keyed(self, name: str) -> dict[str, int]:
+    def _keyed(self, name: str, where: str) -> dict[str, int]:
         out = {}
         try:
-            for line in _read(os.path.join(self.path, name)).splitlines():
+            for line in _read(os.path.join(where, name)).splitlines():
                 key, _, value = line.partition(" ")
                 out[key] = int(value) if value.isdigit() else 0
         except OSError:
@@ -155,28 +173,29 @@ class V2:
     def stats(self) -> dict[str, int]:
         def number(name: str) -> int:
             try:
-                text = _read(os.path.join(self.path, name)).strip()
+                text = _read(os.path.join(self.leaf, name)).strip()
                 return int(text) if text.isdigit() else 0
             except OSError:
                 return 0
 
-        return {"cpu_ns": self._keyed("cpu.stat").get("usage_usec", 0) * 1000,
+        return {"cpu_ns": self._keyed("cpu.stat", self.path).get("usage_usec", 0) * 1000,
                 "memory": number("memory.current"), "memory_limit": number("memory.max"),
                 "pids": number("pids.current")}
 
     def oom_killed(self) -> bool:
-        return self._keyed("memory.events").get("oom_kill", 0) > 0
+        return self._keyed("memory.events", self.leaf).get("oom_kill", 0) > 0
 
     def destroy(self) -> None:
+        """Kill whatever is left, then remove the leaves and the cgroup."""
         if not self.exists():
             return
         if os.path.exists(os.path.join(self.path, "cgroup.kill")):
-            if self.pids():
-                self._set("cgroup.kill", "1")
+            self._set("cgroup.kill", "1", self.path)
         else:
             for pid in self.pids():
                 try:
                     os.kill(pid, signal.SIGKILL)
                 except ProcessLookupError:
                     pass
-        _rmdir(self.path)
+        for directory in (self.leaf, self.monitor, self.path):
+            _rmdir(directory)

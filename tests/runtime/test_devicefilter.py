@@ -189,8 +189,8 @@ def test_v2_create_loads_and_attaches_the_filter(tmp_path):
     rules = [df.parse_rule(r) for r in (*DEFAULT, "c 10:229 rwm")]
     assert load == ("bpf_prog_load", BPF_PROG_TYPE_CGROUP_DEVICE, df.program(rules),
                     "Apache-2.0", "berth_devices")
-    assert attach == ("bpf_prog_attach", str(tmp_path / "berth-x"), BPF_CGROUP_DEVICE,
-                      BPF_F_ALLOW_MULTI)
+    assert attach == ("bpf_prog_attach", str(tmp_path / "berth-x" / "container"),
+                      BPF_CGROUP_DEVICE, BPF_F_ALLOW_MULTI)
 
 
 def test_a_filter_the_kernel_refuses_is_a_clear_error(tmp_path):

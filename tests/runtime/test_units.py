@@ -77,17 +77,32 @@ def test_cgroup_v1_writer(tmp_path):
 def test_cgroup_v2_writer(tmp_path):
     (tmp_path / "cgroup.controllers").write_text("cpu memory pids io\n")
     (tmp_path / "cgroup.subtree_control").write_text("")
-    group = V2(str(tmp_path / "berth-x"), str(tmp_path), RecordingSyscalls())
-    (tmp_path / "berth-x").mkdir()
-    for name in ("memory.max", "memory.swap.max", "cpu.max", "cpu.weight", "pids.max"):
-        (tmp_path / "berth-x" / name).write_text("")
+    sys = RecordingSyscalls()
+    group = V2(str(tmp_path / "berth-x"), str(tmp_path), sys)
+    top, leaf = tmp_path / "berth-x", tmp_path / "berth-x" / "container"
+    leaf.mkdir(parents=True)
+    (top / "cgroup.controllers").write_text("cpu memory pids\n")
+    (top / "cgroup.subtree_control").write_text("")
+    for name in ("memory.max", "memory.swap.max", "pids.max"):
+        (leaf / name).write_text("")
+    for name in ("cpu.max", "cpu.weight"):
+        (top / name).write_text("")
     group.create(Resources(memory=1 << 20, memory_swap=2 << 20, cpus=1.5, cpu_shares=1024, pids=7))
     assert (tmp_path / "cgroup.subtree_control").read_text() == "+cpu +memory +pids"
-    assert (tmp_path / "berth-x/memory.max").read_text() == "1048576"
-    assert (tmp_path / "berth-x/memory.swap.max").read_text() == "1048576"
-    assert (tmp_path / "berth-x/cpu.max").read_text() == "150000 100000"
-    assert (tmp_path / "berth-x/cpu.weight").read_text() == str(shares_to_weight(1024))
-    assert (tmp_path / "berth-x/pids.max").read_text() == "7"
+    assert (top / "cgroup.subtree_control").read_text() == "+cpu +memory +pids"
+    # the CPU limits cover the container and its monitor; the rest, the container alone
+    assert (top / "cpu.max").read_text() == "150000 100000"
+    assert (top / "cpu.weight").read_text() == str(shares_to_weight(1024))
+    assert (leaf / "memory.max").read_text() == "1048576"
+    assert (leaf / "memory.swap.max").read_text() == "1048576"
+    assert (leaf / "pids.max").read_text() == "7"
+    assert (top / "monitor").is_dir()
+    group.add(42)
+    group.add_monitor(43)
+    assert (leaf / "cgroup.procs").read_text() == "42"
+    assert (top / "monitor" / "cgroup.procs").read_text() == "43"
+    assert [c[0] for c in sys.calls] == ["bpf_prog_load", "bpf_prog_attach"]
+    assert sys.calls[1][1] == str(leaf)  # the device filter: the container's, not the monitor's
     assert shares_to_weight(2) == 1 and shares_to_weight(262144) == 10000
 
 
