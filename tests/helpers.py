@@ -167,3 +167,13 @@ def host_address() -> str | None:
             return probe.getsockname()[0]
         except OSError:
             return None
+
+
+def python_mounts():
+    """The host's Python, bound read-only into a container, for probes busybox can't be
+    (UDP servers, syscalls it has no applet for)."""
+    from runtime.spec import Mount
+
+    prefix = os.path.dirname(os.path.dirname(os.path.realpath(sys.executable)))
+    return [Mount(type="bind", source=p, target=p, read_only=True)
+            for p in ("/usr", "/lib", "/lib64", prefix) if os.path.exists(p)]

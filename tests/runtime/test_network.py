@@ -14,8 +14,8 @@ from runtime.network.ipam import IpamError, choose_address, choose_subnet, parse
 from runtime.network.records import Endpoints, Network, Published
 from runtime.paths import Paths
 from runtime.settings import Settings
-from runtime.spec import Endpoint, Mount, NetworkConfig, PortMapping
-from tests.helpers import host_address, in_netns, wait_for
+from runtime.spec import Endpoint, NetworkConfig, PortMapping
+from tests.helpers import host_address, in_netns, python_mounts, wait_for
 
 privileged = pytest.mark.privileged
 
@@ -66,14 +66,6 @@ def test_firewall_rules_as_text():
 
 
 # --- real networks ---------------------------------------------------------------------
-
-def python_mounts():
-    """The host's Python, read-only, for test servers busybox cannot be (UDP)."""
-    prefix = os.path.dirname(os.path.dirname(os.path.realpath(sys.executable)))
-    paths = ["/usr", "/lib", "/lib64", prefix]
-    return [Mount(type="bind", source=p, target=p, read_only=True) for p in paths
-            if os.path.exists(p)]
-
 
 @pytest.fixture
 def nets(engine):

@@ -4,16 +4,14 @@ import os
 import secrets
 import signal
 import sys
-import time
 
 import pytest
 
-from runtime.containers import Containers
 from runtime.create import RunOptions
 from runtime.filecopy import CopyError, copy_in, copy_out
 from runtime.forked import ChildError, in_child
 from runtime.spec import Mount
-from tests.helpers import wait_for
+from tests.helpers import python_mounts, wait_for
 
 pytestmark = pytest.mark.privileged
 
@@ -25,14 +23,6 @@ open('/data/ready', 'w').close()
 while True:
     libc.renameat2(-100, b'/data/dir', -100, b'/data/link', 2)
 """
-
-
-def python_mounts():
-    """The host's Python, read-only, to run the attacker's loop (busybox has no
-    renameat2)."""
-    prefix = os.path.dirname(os.path.dirname(os.path.realpath(sys.executable)))
-    return [Mount(type="bind", source=p, target=p, read_only=True)
-            for p in ("/usr", "/lib", "/lib64", prefix) if os.path.exists(p)]
 
 
 @pytest.fixture
