@@ -56,7 +56,7 @@ class RunOptions:
     pid_mode: str = ""
     devices: list[list[str]] = field(default_factory=list)
     seccomp: bool = True
-    no_new_privileges: bool = True
+    no_new_privileges: bool = False
     log_max_size: int = 0
     log_max_files: int = 1
     uts: str = ""

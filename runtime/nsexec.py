@@ -25,7 +25,7 @@ def _same_namespace(pid: int, name: str) -> bool:
 
 
 def spawn(container_pid: int, argv: list[str], env: dict[str, str], user: str, cwd: str,
-          caps: list[str], no_new_privs: bool = True, ulimits: dict | None = None,
+          caps: list[str], no_new_privs: bool = False, ulimits: dict | None = None,
           group_add: list[str] | None = None, stdio: tuple[int, int, int] | None = None,
           tty_socket: int = -1, cgroup_procs: list[str] | None = None,
           syscall_filter: bytes | None = None) -> tuple[int, int]:

@@ -95,7 +95,7 @@ class ContainerSpec:
     cap_add: list[str] = field(default_factory=list)
     cap_drop: list[str] = field(default_factory=list)
     group_add: list[str] = field(default_factory=list)
-    no_new_privileges: bool = True
+    no_new_privileges: bool = False  # as docker: only when asked (setuid programs work)
     seccomp: bool = True  # docker's default syscall filter (runtime.seccomp); False: unconfined
     log_max_size: int = 0  # rotate container.log at this many bytes (0: never)
     log_max_files: int = 1  # container.log and the rotated container.log.N kept

@@ -392,11 +392,19 @@ def test_security_opt(stack):
             image: busybox
             command: sh -c 'unshare -U true'
             security_opt: ["seccomp=unconfined", "no-new-privileges:true", "label=disable"]
+          asked:
+            image: busybox
+            command: sh -c 'grep -q "NoNewPrivs:.*1" /proc/self/status'
+            security_opt: ["no-new-privileges"]
+          default:
+            image: busybox
+            command: sh -c 'grep -q "NoNewPrivs:.*0" /proc/self/status'
     """)
     stack.berth("up", "-d", "--wait", check=False)
     wait_for(lambda: all(c["State"] == "exited" for c in stack.ps().values()), timeout=20)
     codes = {name: c["ExitCode"] for name, c in stack.ps().items()}
     assert codes["proj-unconfined-1"] == 0 and codes["proj-confined-1"] != 0
+    assert codes["proj-asked-1"] == 0 and codes["proj-default-1"] == 0  # only when asked
     stack.berth("down")
     stack.write("""
         services:
