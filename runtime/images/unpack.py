@@ -64,9 +64,12 @@ def _open_parent(root: str, comps: list[str]) -> int:
 
 
 def _xattrs(member: tarfile.TarInfo) -> dict[str, bytes]:
+    """The entry's extended attributes, but none of overlayfs's own (trusted.overlay.*):
+    a layer must not set where overlayfs redirects lookups or finds data; only its
+    whiteouts, translated here, speak to overlayfs."""
     out = {}
     for key, value in member.pax_headers.items():
-        if key.startswith("SCHILY.xattr."):
+        if key.startswith("SCHILY.xattr.") and not key.startswith("SCHILY.xattr.trusted.overlay."):
             raw = value.encode("utf-8", "surrogateescape") if isinstance(value, str) else value
             out[key[len("SCHILY.xattr."):]] = raw
     return out
