@@ -220,7 +220,7 @@ def in_container_root(api, cid: str, action: Callable[[str], None]) -> None:
         return
     from . import rootfs
     from .fsutil import read_json
-    from .syscalls import CLONE_NEWNS, MS_BIND, MS_PRIVATE, MS_REC, SYSCALLS
+    from .syscalls import CLONE_NEWNS, MS_PRIVATE, MS_RDONLY, MS_REC
 
     info = read_json(container.dir / "rootfs.json")
     layout = rootfs.Layout(str(container.dir), info["layers_root"], info["layers"])
@@ -232,9 +232,11 @@ def in_container_root(api, cid: str, action: Callable[[str], None]) -> None:
         SYSCALLS.mount("overlay", layout.rootfs, "overlay", 0, rootfs.overlay_options(layout))
         for mount in container.spec.mounts:  # volumes are part of what a copy sees
             if mount.type == "bind" and mount.source and os.path.exists(mount.source):
-                with rootfs.mount_point(layout.rootfs, mount.target,
-                                        not os.path.isdir(mount.source)) as target:
-                    SYSCALLS.mount(mount.source, target, None, MS_BIND | MS_REC)
+                with rootfs.volume_subpath(mount.source, mount.subpath) as source, \
+                        rootfs.mount_point(layout.rootfs, mount.target,
+                                           not os.path.isdir(source)) as target:
+                    rootfs.bind_mount(source, target, layout, SYSCALLS,
+                                      MS_RDONLY | MS_REC if mount.read_only else 0)
         action(layout.rootfs)
 
     try:

@@ -61,7 +61,7 @@ class Layout:
 
     @property
     def staging(self) -> str:
-        """Where binds are made before they move into place (see _bind)."""
+        """Where binds are made before they move into place (see bind_mount)."""
         return os.path.join(self.container_dir, "staging")
 
 
@@ -131,13 +131,19 @@ def _mount_dev(root: str, spec: ContainerSpec, sys: Syscalls) -> None:
         os.close(dev)
 
 
-def _bind(source: str, target: str, layout: "Layout", sys: Syscalls, remount: int = 0,
+def bind_mount(source: str, target: str, layout: "Layout", sys: Syscalls, remount: int = 0,
           propagation: int = MS_PRIVATE | MS_REC) -> None:
     """Bind `source` at `target` (a /proc/self/fd path from mount_point). The bind is made
     at a staging point of berth's own, given its flags and propagation there, and then
     moved into place: nothing has to find the new mount by its path again, which a
     container sharing a volume could re-point meanwhile."""
     staging = os.path.join(layout.staging, "dir" if os.path.isdir(source) else "file")
+    if not os.path.exists(staging):
+        os.makedirs(layout.staging, mode=0o700, exist_ok=True)
+        if staging.endswith("dir"):
+            os.mkdir(staging, 0o700)
+        else:
+            os.close(os.open(staging, os.O_CREAT | os.O_CLOEXEC, 0o600))
     sys.mount(source, staging, None, MS_BIND | MS_REC)
     if remount:
         sys.mount(None, staging, None, MS_BIND | MS_REMOUNT | remount)
@@ -179,16 +185,16 @@ def _user_mount(layout: "Layout", mount: Mount, sys: Syscalls) -> None:
         os.makedirs(source, exist_ok=True)
     if not os.path.exists(source):
         raise FileNotFoundError(f"bind source path does not exist: {source}")
-    with _subpath(source, mount.subpath) as source, \
+    with volume_subpath(source, mount.subpath) as source, \
             mount_point(root, mount.target, not os.path.isdir(source)) as target:
         if mount.volume and not mount.subpath:
             _copy_up(target, source)
-        _bind(source, target, layout, sys, MS_RDONLY | MS_REC if mount.read_only else 0,
+        bind_mount(source, target, layout, sys, MS_RDONLY | MS_REC if mount.read_only else 0,
               _PROPAGATION.get(mount.propagation or "rprivate", MS_PRIVATE | MS_REC))
 
 
 @contextlib.contextmanager
-def _subpath(volume: str, subpath: str | None) -> Iterator[str]:
+def volume_subpath(volume: str, subpath: str | None) -> Iterator[str]:
     """The directory to bind for a volume's `subpath`, as a /proc/self/fd path resolved by
     the kernel beneath the volume: an absolute path, a `..` or a symlink that a container
     planted in the volume can never make it bind a host directory."""
@@ -212,8 +218,6 @@ def prepare(spec: ContainerSpec, layout: Layout, sys: Syscalls = SYSCALLS) -> No
     """Build the container's tree at layout.rootfs (we are in a new mount namespace)."""
     sys.mount(None, "/", None, MS_REC | MS_PRIVATE)
     root = layout.rootfs
-    os.makedirs(os.path.join(layout.staging, "dir"), mode=0o700, exist_ok=True)
-    os.close(os.open(os.path.join(layout.staging, "file"), os.O_CREAT | os.O_CLOEXEC, 0o600))
     cwd = os.getcwd()
     os.chdir(layout.layers_root)
     try:
@@ -226,7 +230,7 @@ def prepare(spec: ContainerSpec, layout: Layout, sys: Syscalls = SYSCALLS) -> No
     sys_flags = MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_RDONLY
     with mount_point(root, "/sys", False) as target:
         if spec.network.mode == "host":
-            _bind("/sys", target, layout, sys, sys_flags)
+            bind_mount("/sys", target, layout, sys, sys_flags)
         else:
             sys.mount("sysfs", target, "sysfs", sys_flags)
     for mount in sorted(spec.mounts, key=lambda m: m.target.rstrip("/").count("/")):

@@ -151,3 +151,21 @@ def test_cp_through_the_cli_to_the_root_and_of_the_root(stack, tmp_path):
     assert failed.returncode != 0 and "Traceback" not in failed.stderr
     assert "not a regular file" in failed.stderr
     stack.berth("down", "-t", "0")
+
+
+def test_cp_of_a_stopped_container_sees_its_volumes_as_it_would(engine, busybox, tmp_path):
+    """A stopped container's filesystem is put together for the copy: a volume's subpath
+    and a read-only mount hold there as they do when it runs."""
+    volume = engine.volumes.create("data")
+    (volume.path / "sub").mkdir()
+    (volume.path / "sub" / "inside.txt").write_text("the subpath")
+    (volume.path / "root.txt").write_text("the volume's root")
+    c = engine.create(busybox, RunOptions(command=["true"], mounts=[
+        Mount(type="bind", source=str(volume.path), target="/data", subpath="sub"),
+        Mount(type="bind", source=str(volume.path), target="/ro", read_only=True)]))
+    copy_out(engine, c.id, "/data", str(tmp_path / "out"))
+    assert sorted(os.listdir(tmp_path / "out")) == ["inside.txt"]
+    (tmp_path / "new.txt").write_text("x")
+    with pytest.raises(CopyError, match="Read-only"):
+        copy_in(engine, c.id, str(tmp_path / "new.txt"), "/ro/new.txt")
+    assert not (volume.path / "new.txt").exists()
