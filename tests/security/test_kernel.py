@@ -44,3 +44,20 @@ def test_calls_docker_s_profile_refuses_are_refused_in_a_container(engine, busyb
     assert confined["inet"] == 0 and confined["query"] == 0  # what the profile allows
     unconfined = probe(engine, busybox, seccomp=False)  # control: the filter decides
     assert unconfined["no_randomize"] == 0 and unconfined["vsock"] != 1
+
+
+def test_a_device_node_shipped_in_an_image_cannot_be_opened(engine, busybox, tmp_path):
+    """docker's device rules hold whatever nodes an image brings: on cgroup v1 through the
+    devices controller, on v2 through berth's eBPF program (which
+    tests/runtime/test_devicefilter.py also attaches to this kernel's cgroup2 hierarchy)."""
+    from runtime.images.build import Builder, BuildOptions
+
+    (tmp_path / "Dockerfile").write_text("FROM busybox\nRUN mknod /disk b 8 0 && mknod /mem c 1 1\n")
+    image = Builder(engine, output=lambda line: None).build(BuildOptions(context=str(tmp_path)))
+    c = engine.create(image, RunOptions(command=[
+        "sh", "-c", "for f in /disk /mem /dev/null; do head -c 1 $f >/dev/null 2>&1 "
+                    "&& echo $f:open || echo $f:refused; done"]))
+    engine.start(c.id)
+    engine.wait(c.id)
+    out = "".join(line.text for line in engine.logs(c.id)).split()
+    assert out == ["/disk:refused", "/mem:refused", "/dev/null:open"]
