@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import ContextManager, Iterator, Protocol
 
 from runtime.create import RunOptions
-from runtime.errors import BerthError
+from common.errors import BerthError
 
 # docker compose's labels, so that tools that know them read berth's objects too
 PROJECT = "com.docker.compose.project"

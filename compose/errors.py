@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from typing import Iterable
 
+from common.errors import BerthError
+
 Path = tuple  # a path into the compose tree: ("services", "web", "ports", 0)
 
 
@@ -17,7 +19,7 @@ def render_path(path: Iterable) -> str:
     return out
 
 
-class ComposeError(Exception):
+class ComposeError(BerthError):
     """A mistake in compose input. The CLI prints `str(err)` and exits 1."""
 
     def __init__(self, message: str, *, file: str | None = None, path: Path = (),

@@ -13,7 +13,7 @@ import threading
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Callable
 
-from runtime.errors import BerthError
+from common.errors import BerthError
 
 from .backend import VOLUME, Backend, ContainerInfo, DependencyFailed, NETWORK, PROJECT, VERSION, BERTH_VERSION
 from .convert import compose_labels, config_hash, image_ref, run_options

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 
-from runtime.errors import BerthError
+from common.errors import BerthError
 
 from .backend import Backend, ContainerInfo
 from .errors import ComposeError
@@ -58,7 +58,7 @@ def stop_after_hooks(backend: Backend, info: ContainerInfo, timeout: float | Non
     if info.running:
         try:
             run_hooks(backend, info, "pre_stop")
-        except (BerthError, ComposeError) as err:
+        except BerthError as err:  # ComposeError too
             failure = f"service {info.service!r}: {err}"
     backend.stop(info.id, timeout)
     return failure

@@ -10,7 +10,7 @@ from .errors import ComposeError
 from .model import (Build, Dependency, Device, FileGrant, FileObject, Healthcheck, Hook,
                     IpamConfig, Logging, Mount, Network, Port, Project, Resources, Service,
                     ServiceNetwork, Ulimit, Volume, WatchRule)
-from runtime.units import parse_bytes, parse_duration
+from common.units import parse_bytes, parse_duration
 
 
 def _bool(value: Any) -> bool:

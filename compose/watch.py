@@ -14,7 +14,7 @@ import time
 from dataclasses import dataclass
 from typing import Callable
 
-from runtime.images.ignore import Ignore
+from common.patterns import Ignore
 
 from .backend import Backend, ContainerInfo
 from .errors import ComposeError

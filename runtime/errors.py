@@ -1,5 +1,5 @@
-"""The runtime's user-facing errors: the CLI prints their message, no traceback."""
+"""The runtime's user-facing errors share common.errors.BerthError with the compose layer,
+so the CLI reports either in one line."""
+from common.errors import BerthError
 
-
-class BerthError(Exception):
-    """A failed operation whose message tells the user what went wrong."""
+__all__ = ["BerthError"]

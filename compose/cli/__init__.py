@@ -4,9 +4,8 @@ from __future__ import annotations
 import os
 import sys
 
-from runtime.errors import BerthError
+from common.errors import BerthError
 
-from ..errors import ComposeError
 
 
 # the modules that define each command (or group); any other command is in `project`
@@ -35,7 +34,7 @@ def main() -> None:
         app()
     except SystemExit as done:
         code = done.code if isinstance(done.code, int) else (0 if done.code is None else 1)
-    except (ComposeError, BerthError) as err:
+    except BerthError as err:  # ComposeError and the runtime's errors alike
         print(f"berth: {err}", file=sys.stderr)
         code = getattr(err, "exit_code", 1)
     except KeyboardInterrupt:

@@ -103,7 +103,7 @@ def bootstrap(ref: str = typer.Argument("debian:bookworm"),
               include: Optional[str] = typer.Option(None, "--include", help="Extra packages, comma separated")) -> None:
     """Build a Debian base image with debootstrap from the configured Debian mirror."""
     from runtime.images.archive import import_rootfs
-    from runtime.images.reference import parse
+    from common.reference import parse
 
     if not os.path.exists("/usr/sbin/debootstrap"):
         raise ComposeError("debootstrap is not installed (apt-get install debootstrap)")

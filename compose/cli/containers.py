@@ -57,7 +57,7 @@ def parse_publish(text: str) -> list:
 
 def parse_tmpfs(text: str) -> "object":
     from runtime.spec import Mount
-    from runtime.units import parse_bytes
+    from common.units import parse_bytes
 
     target, _, options = text.partition(":")
     size = mode = None
@@ -99,7 +99,7 @@ def run_options(api, *, name, env, volume, tmpfs, workdir, user, hostname, memor
     from runtime.create import RunOptions
     from runtime.securityopts import security_options
     from runtime.spec import Endpoint, NetworkConfig, Resources
-    from runtime.units import parse_bytes
+    from common.units import parse_bytes
 
     mode = network or "none"
     bridged = not (mode in ("none", "host") or mode.startswith("container:"))
@@ -126,7 +126,7 @@ def run_options(api, *, name, env, volume, tmpfs, workdir, user, hostname, memor
 
 def _log_options(opts: list[str]) -> dict[str, int]:
     """--log-opt max-size=10m --log-opt max-file=3, as docker's json-file takes them."""
-    from runtime.units import parse_bytes
+    from common.units import parse_bytes
 
     out = {}
     for opt in opts:
@@ -255,7 +255,7 @@ def ls(all_: bool = typer.Option(False, "-a", "--all"),
        quiet: bool = typer.Option(False, "-q", "--quiet"),
        fmt: str = typer.Option("table", "--format", help="table or json")) -> None:
     """List containers (running ones, or all with -a)."""
-    from runtime.images.reference import parse
+    from common.reference import parse
 
     containers = engine().list(all=all_)
     if quiet:
@@ -322,7 +322,7 @@ def parse_since(value: str | None, option: str = "--since") -> float | None:
     if not value:
         return None
     from runtime.logs import parse_time
-    from runtime.units import parse_duration
+    from common.units import parse_duration
 
     if value.replace(".", "").isdigit():
         return float(value)

@@ -45,7 +45,7 @@ def load(input: str = typer.Option(..., "-i", "--input", help="Archive to read."
          quiet: bool = typer.Option(False, "-q", "--quiet")) -> None:
     """Load images from a `docker save` or OCI-layout archive."""
     from runtime.images.archive import load as load_archive
-    from runtime.images.reference import parse
+    from common.reference import parse
 
     for image in load_archive(engine().images, input):
         if not quiet:
@@ -60,7 +60,7 @@ def save(refs: List[str] = typer.Argument(..., metavar="IMAGE..."),
          output: str = typer.Option(..., "-o", "--output", help="Archive to write.")) -> None:
     """Save images to a docker-loadable archive."""
     from runtime.images.archive import save as save_archive
-    from runtime.images.reference import parse
+    from common.reference import parse
 
     store = engine().images
     chosen = []
@@ -75,7 +75,7 @@ def save(refs: List[str] = typer.Argument(..., metavar="IMAGE..."),
 def ls(quiet: bool = typer.Option(False, "-q", "--quiet"),
        fmt: str = typer.Option("table", "--format", help="table or json")) -> None:
     """List images."""
-    from runtime.images.reference import parse
+    from common.reference import parse
 
     rows, records = [], []
     for image in engine().images.list():

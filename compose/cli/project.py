@@ -572,7 +572,7 @@ def port(ctx: typer.Context, service: str, private_port: str,
 def images(ctx: typer.Context, services: Optional[List[str]] = typer.Argument(None, metavar="[SERVICE...]"),
            quiet: bool = typer.Option(False, "-q", "--quiet")) -> None:
     """List the images the project's containers use."""
-    from runtime.images.reference import parse
+    from common.reference import parse
 
     _, name = project_name(ctx)
     listed = containers_of(backend(), name, services)

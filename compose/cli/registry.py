@@ -55,7 +55,7 @@ class LayerProgress:
 
 
 def pull_images(refs: list[str], platform: str | None, quiet: bool) -> None:
-    from runtime.images.reference import parse
+    from common.reference import parse
 
     reg = registry()
     for ref in refs:

@@ -16,8 +16,10 @@ import tarfile
 import tempfile
 from typing import BinaryIO, Iterable
 
+from common import reference
+
 from ..errors import BerthError
-from . import imageconfig, reference
+from . import imageconfig
 from .store import MEDIA_LAYER, MEDIA_LAYER_GZIP, MEDIA_LAYER_ZSTD, MEDIA_MANIFEST, Image, ImageStore
 from .unpack import open_layer
 

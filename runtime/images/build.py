@@ -32,7 +32,7 @@ from ..rootdir import RootDir, is_escape
 from ..securejoin import EscapeError, clean_member_path, secure_join
 from . import imageconfig
 from .dockerfile import DockerfileError, Instruction, parse, substitute
-from .ignore import Ignore
+from common.patterns import Ignore
 from .layerdiff import write_layer
 from .rootview import ViewError, with_root
 from .store import MEDIA_LAYER, Image, ImageNotFound

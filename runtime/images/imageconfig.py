@@ -12,7 +12,7 @@ import time
 from typing import Callable
 
 from ..errors import BerthError
-from ..units import parse_duration
+from common.units import parse_duration
 
 DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 _ARCH = {"x86_64": "amd64", "aarch64": "arm64", "armv7l": "arm", "ppc64le": "ppc64le",

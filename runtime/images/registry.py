@@ -27,7 +27,7 @@ from typing import Callable, Iterable
 from ..errors import BerthError
 from ..fsutil import locked, read_json, write_json
 from . import imageconfig
-from .reference import DEFAULT_DOMAIN, Reference, parse
+from common.reference import DEFAULT_DOMAIN, Reference, parse
 from .store import Image, ImageStore, digest_hex
 
 MANIFEST_TYPES = (

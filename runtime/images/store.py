@@ -20,10 +20,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO, Iterable
 
+from common import reference
+
 from ..errors import BerthError
 from ..fsutil import locked, read_json, write_json
 from ..paths import Paths
-from . import reference
 from .unpack import open_layer, unpack
 
 MEDIA_MANIFEST = "application/vnd.oci.image.manifest.v1+json"

@@ -9,7 +9,7 @@ import pytest
 from runtime.create import RunOptions
 from runtime.images.build import Builder, BuildError, BuildOptions
 from runtime.images.dockerfile import DockerfileError, parse, substitute
-from runtime.images.ignore import Ignore
+from common.patterns import Ignore
 from runtime.images.layerdiff import write_layer
 from runtime.images.unpack import unpack_bytes
 

@@ -8,7 +8,8 @@ import tarfile
 
 import pytest
 
-from runtime.images import archive, reference
+from common import reference
+from runtime.images import archive
 from runtime.images.store import ImageNotFound, ImageStore
 from runtime.images.unpack import UnpackError, unpack_bytes
 from runtime.paths import Paths
