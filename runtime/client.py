@@ -1,4 +1,5 @@
-"""The client side of a monitor's control socket (see runtime.monitor for the server)."""
+"""The client side of a monitor's control socket (runtime.protocol; the server is
+runtime.monitor.server)."""
 from __future__ import annotations
 
 import json
@@ -8,7 +9,8 @@ from typing import Iterator
 
 from .errors import BerthError
 from .paths import short_path
-from .monitor import EXIT, FRAME, RESIZE, STDIN, STDIN_CLOSE, split_frames
+from .protocol import EXIT, RESIZE, STDIN, STDIN_CLOSE, Message, Op, frame, line, split_frames, \
+    split_line
 
 
 class MonitorGone(BerthError, ConnectionError):
@@ -36,7 +38,7 @@ def _send(sock: socket.socket, data: bytes) -> None:
         raise MonitorGone("the monitor closed the connection") from None
 
 
-def _lines(sock: socket.socket) -> Iterator[dict]:
+def _lines(sock: socket.socket) -> Iterator[Message]:
     buffer = b""
     while True:
         try:
@@ -45,27 +47,28 @@ def _lines(sock: socket.socket) -> Iterator[dict]:
             return
         if not data:
             return
-        buffer += data
-        while b"\n" in buffer:
-            line, buffer = buffer.split(b"\n", 1)
-            yield json.loads(line)
+        reply, buffer = split_line(buffer + data)
+        while reply is not None:
+            yield json.loads(reply)
+            reply, buffer = split_line(buffer)
 
 
-def request(path: Path, message: dict, timeout: float | None = 10.0) -> dict:
-    """Send one request and return the one reply (for stop: when the container exited)."""
+def request(path: Path, message: Message, timeout: float | None = 10.0) -> Message:
+    """Send one request ({"op": Op.STOP, ...}) and return the one reply (for stop: when
+    the container exited)."""
     sock = _connect(path, timeout)
     with sock:
-        _send(sock, json.dumps(message).encode() + b"\n")
+        _send(sock, line(message))
         for reply in _lines(sock):
             return reply
     raise MonitorGone("the monitor closed the connection")
 
 
-def events(path: Path) -> Iterator[dict]:
+def events(path: Path) -> Iterator[Message]:
     """State changes of one container as they happen (start, die, health_status, ...)."""
     sock = _connect(path, None)
     with sock:
-        _send(sock, b'{"op": "events"}\n')
+        _send(sock, line({"op": Op.EVENTS}))
         yield from _lines(sock)
 
 
@@ -74,15 +77,14 @@ class Attachment:
 
     def __init__(self, path: Path, stdin: bool) -> None:
         self.sock = _connect(path, None)
-        _send(self.sock, json.dumps({"op": "attach", "stdin": stdin}).encode() + b"\n")
-        self.buffer = b""
-        while b"\n" not in self.buffer:
+        _send(self.sock, line({"op": Op.ATTACH, "stdin": stdin}))
+        first, self.buffer = None, b""
+        while first is None:
             data = self.sock.recv(65536)
             if not data:
                 raise MonitorGone("the monitor closed the connection")
-            self.buffer += data
-        line, self.buffer = self.buffer.split(b"\n", 1)
-        reply = json.loads(line)
+            first, self.buffer = split_line(self.buffer + data)
+        reply = json.loads(first)
         if not reply.get("ok"):
             raise MonitorGone(reply.get("error", "attach refused"))
 
@@ -90,14 +92,13 @@ class Attachment:
         return self.sock.fileno()
 
     def send(self, data: bytes) -> None:
-        self.sock.sendall(FRAME.pack(STDIN, len(data)) + data)
+        self.sock.sendall(frame(STDIN, data))
 
     def close_stdin(self) -> None:
-        self.sock.sendall(FRAME.pack(STDIN_CLOSE, 0))
+        self.sock.sendall(frame(STDIN_CLOSE, b""))
 
     def resize(self, rows: int, cols: int) -> None:
-        payload = rows.to_bytes(2, "big") + cols.to_bytes(2, "big")
-        self.sock.sendall(FRAME.pack(RESIZE, len(payload)) + payload)
+        self.sock.sendall(frame(RESIZE, rows.to_bytes(2, "big") + cols.to_bytes(2, "big")))
 
     def has_frames(self) -> bool:
         """Whole frames already received (they can come with the attach reply, even the

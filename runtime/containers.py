@@ -8,7 +8,9 @@
     names/<name> -> <id>          a symlink: creating it reserves the name atomically
 
 Starting forks the container's monitor (runtime.monitor) and waits until the
-container's command has been exec'd or has failed to start.
+container's command has been exec'd or has failed to start; the other commands talk
+to the monitor (runtime.client) or, when it is gone, free what it held themselves
+(runtime.teardown).
 """
 from __future__ import annotations
 
@@ -25,18 +27,22 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
 
-from . import cgroups, client, logs, netns, nsexec, ptys, seccomp
+from common.units import human_duration
+
+from . import cgroups, client, logs, nsexec, ptys, seccomp
 from .capabilities import container_caps
 from .create import RunOptions, SpecError, anonymous_volume_targets, build_spec, merge_env
 from .errors import BerthError
 from .fsutil import locked, make_dir, read_json, write_json
 from .init import env_dict
 from .images.store import Image, ImageStore
-from .monitor import release_network, run_detached
+from .monitor import run_detached
 from .paths import Paths
+from .protocol import Op
 from .spec import ContainerSpec, Mount
 from .state import State, Status, monitor_alive, pid_alive
 from . import state as statefile
+from .teardown import release_network, remove_files
 from .volumes import Volumes
 
 _ADJECTIVES = ("brave", "calm", "eager", "fond", "keen", "lucid", "merry", "nifty", "quiet",
@@ -93,7 +99,7 @@ class Container:
         status = self.status
         now = time.time()
         if status in (Status.RUNNING, Status.PAUSED):
-            text = f"Up {_ago(now - self.state.started_at)}"
+            text = f"Up {human_duration(now - self.state.started_at)}"
             if status == Status.PAUSED:
                 text += " (Paused)"
             elif self.state.health:
@@ -101,23 +107,12 @@ class Container:
                 text += f" (health: {health})" if health == "starting" else f" ({health})"
             return text
         if status == Status.RESTARTING:
-            return f"Restarting ({self.state.exit_code}) {_ago(now - self.state.finished_at)} ago"
+            return f"Restarting ({self.state.exit_code}) {human_duration(now - self.state.finished_at)} ago"
         if status == Status.EXITED:
-            return f"Exited ({self.state.exit_code}) {_ago(now - self.state.finished_at)} ago"
+            return f"Exited ({self.state.exit_code}) {human_duration(now - self.state.finished_at)} ago"
         if status == Status.DEAD:
             return "Dead"
         return "Created"
-
-
-def _ago(seconds: float) -> str:
-    seconds = max(0, int(seconds))
-    for unit, size in (("day", 86400), ("hour", 3600), ("minute", 60)):
-        if seconds >= size:
-            count = seconds // size
-            return f"{count} {unit}{'s' if count != 1 else ''}"
-    if seconds < 1:
-        return "Less than a second"
-    return f"{seconds} second{'s' if seconds != 1 else ''}"
 
 
 class Containers:
@@ -280,7 +275,7 @@ class Containers:
         try:
             grace = container.spec.stop_timeout if timeout is None else timeout
             reply = client.request(self.paths.monitor_socket(container.id),
-                                   {"op": "stop", "timeout": timeout}, timeout=grace + 30)
+                                   {"op": Op.STOP, "timeout": timeout}, timeout=grace + 30)
             self._wait_monitor(container.id)
             return reply.get("exit_code")
         except client.MonitorGone:
@@ -307,7 +302,7 @@ class Containers:
             grace = container.spec.stop_timeout if timeout is None else timeout
             try:
                 reply = client.request(self.paths.monitor_socket(container.id),
-                                       {"op": "restart", "timeout": timeout}, timeout=grace + 30)
+                                       {"op": Op.RESTART, "timeout": timeout}, timeout=grace + 30)
                 if reply.get("ok"):
                     return self._load(container.id)
             except client.MonitorGone:
@@ -320,7 +315,7 @@ class Containers:
         if not container.running:
             raise ContainerError(f"container {container.name} is not running")
         try:
-            client.request(self.paths.monitor_socket(container.id), {"op": "kill", "signal": sig})
+            client.request(self.paths.monitor_socket(container.id), {"op": Op.KILL, "signal": sig})
         except client.MonitorGone:
             raise ContainerError(f"container {container.name} is not running") from None
 
@@ -329,14 +324,14 @@ class Containers:
         if not container.running:
             raise ContainerError(f"container {container.name} is not running")
         client.request(self.paths.monitor_socket(container.id),
-                       {"op": "pause" if pause else "unpause"})
+                       {"op": Op.PAUSE if pause else Op.UNPAUSE})
 
     def wait(self, ref: str) -> int:
         """Block until the container exits; its exit code."""
         container = self.get(ref)
         if container.running:
             try:
-                reply = client.request(self.paths.monitor_socket(container.id), {"op": "wait"},
+                reply = client.request(self.paths.monitor_socket(container.id), {"op": Op.WAIT},
                                        timeout=None)
                 self._wait_monitor(container.id)
                 return int(reply.get("exit_code", -1))
@@ -371,7 +366,7 @@ class Containers:
             else:
                 try:
                     client.request(self.paths.monitor_socket(container.id),
-                                   {"op": "stop", "timeout": 0}, timeout=30)
+                                   {"op": Op.STOP, "timeout": 0}, timeout=30)
                 except client.MonitorGone:
                     pass
         self._wait_monitor(container.id)  # an exited container's monitor may still be tidying up
@@ -432,27 +427,6 @@ class Containers:
 
 def _valid_name(name: str) -> bool:
     return re.fullmatch(r"[a-zA-Z0-9][a-zA-Z0-9_.-]*", name) is not None
-
-
-def remove_files(paths: Paths, cid: str, spec: ContainerSpec, volumes: bool = True) -> None:
-    """Delete a stopped container's files, its name and (with `volumes`) anonymous volumes."""
-    cdir = paths.container(cid)
-    (cdir / "config.json").unlink(missing_ok=True)  # from here on, nobody sees the container
-    link = paths.names / spec.name
-    if os.path.islink(link) and os.readlink(link) == cid:
-        os.unlink(link)
-    cgroups.for_container(cid).destroy()
-    netns.remove(str(paths.netns / cid))
-    shutil.rmtree(cdir, ignore_errors=True)
-    if volumes:
-        store = Volumes(paths)
-        for mount in spec.mounts:
-            if mount.volume:
-                try:
-                    if store.get(mount.volume).anonymous:
-                        store.remove(mount.volume)
-                except Exception:  # noqa: BLE001 - already gone
-                    pass
 
 
 __all__ = ["Containers", "Container", "ContainerError", "ContainerNotFound", "NameConflict",

@@ -19,7 +19,7 @@ from typing import Callable
 from .errors import BerthError
 from .forked import ChildError, in_child
 from .rootdir import RootDir
-from .syscalls import SYSCALLS
+from .syscalls import SYSCALLS, Syscalls
 
 _NOT_COPIED = "not a regular file, directory or symbolic link"
 # filesystems of the kernel's own (f_type): proc, sysfs, devpts, mqueue, cgroup, cgroup2,
@@ -212,7 +212,8 @@ def _remove(name: str, dir_fd: int) -> None:
 
 # --- a container's root --------------------------------------------------------------------
 
-def in_container_root(api, cid: str, action: Callable[[str], None]) -> None:
+def in_container_root(api, cid: str, action: Callable[[str], None],
+                      sys: Syscalls = SYSCALLS) -> None:
     """Run `action(root)` with the container's filesystem at `root`."""
     container = api.get(cid)
     if container.status.value in ("running", "paused") and container.state.pid:
@@ -226,16 +227,16 @@ def in_container_root(api, cid: str, action: Callable[[str], None]) -> None:
     layout = rootfs.Layout(str(container.dir), info["layers_root"], info["layers"])
 
     def mounted() -> None:
-        SYSCALLS.unshare(CLONE_NEWNS)
-        SYSCALLS.mount(None, "/", None, MS_REC | MS_PRIVATE)
+        sys.unshare(CLONE_NEWNS)
+        sys.mount(None, "/", None, MS_REC | MS_PRIVATE)
         os.chdir(layout.layers_root)
-        SYSCALLS.mount("overlay", layout.rootfs, "overlay", 0, rootfs.overlay_options(layout))
+        sys.mount("overlay", layout.rootfs, "overlay", 0, rootfs.overlay_options(layout))
         for mount in container.spec.mounts:  # volumes are part of what a copy sees
             if mount.type == "bind" and mount.source and os.path.exists(mount.source):
                 with rootfs.volume_subpath(mount.source, mount.subpath) as source, \
                         rootfs.mount_point(layout.rootfs, mount.target,
                                            not os.path.isdir(source)) as target:
-                    rootfs.bind_mount(source, target, layout, SYSCALLS,
+                    rootfs.bind_mount(source, target, layout, sys,
                                       MS_RDONLY | MS_REC if mount.read_only else 0)
         action(layout.rootfs)
 

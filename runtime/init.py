@@ -4,23 +4,24 @@ Runs as PID 1 of the new PID namespace, in new mount/UTS/IPC namespaces, already
 in the container's cgroup and network namespace. Everything it needs was imported
 before the fork: nothing is imported after pivot_root.
 
-    rootfs.prepare -> hostname -> sysctls -> rootfs.pivot -> rootfs.finish -> user lookup
-    -> rlimits -> working dir -> wait for the go signal -> bounding set -> seccomp filter
-    -> user and capabilities -> no_new_privs -> exec (or, with init: true, fork the
-    command and reap as PID 1)
+    new session -> lo up -> OOM score -> rootfs.prepare -> hostname -> sysctls
+    -> rootfs.pivot -> rootfs.finish -> user lookup -> terminal -> rlimits -> working dir
+    -> wait for the go signal -> bounding set -> seccomp filter -> user and capabilities
+    -> no_new_privs -> signals reset -> exec (or, with init: true, fork the command and
+    reap as PID 1)
 
 A failure is written to the sync pipe (the monitor reports it) and the process exits
 127 (not found), 126 (not executable) or 125 (anything else), as docker does.
+
+Every step that changes kernel state goes through `sys` (runtime.syscalls), so the
+order can be recorded without root (tests/runtime/test_init.py).
 """
 from __future__ import annotations
 
 import errno
-import fcntl
 import os
 import resource
 import signal
-import socket
-import struct
 
 from . import ptys, rootfs, seccomp, users
 from .capabilities import last_cap, mask
@@ -32,9 +33,6 @@ from .syscalls import (PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, PR_CAPBSET_DROP
 RLIMITS = {"cpu": 0, "fsize": 1, "data": 2, "stack": 3, "core": 4, "rss": 5, "nproc": 6,
            "nofile": 7, "memlock": 8, "as": 9, "locks": 10, "sigpending": 11, "msgqueue": 12,
            "nice": 13, "rtprio": 14, "rttime": 15}
-_SIOCGIFFLAGS = 0x8913
-_SIOCSIFFLAGS = 0x8914
-_IFF_UP = 0x1
 
 
 class StartError(Exception):
@@ -45,16 +43,7 @@ class StartError(Exception):
         self.code = code
 
 
-def loopback_up() -> None:
-    """Bring `lo` up in the current network namespace (an ioctl; no netlink needed)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
-        ifreq = struct.pack("16sH14x", b"lo", 0)
-        flags = struct.unpack("16sH14x", fcntl.ioctl(sock, _SIOCGIFFLAGS, ifreq))[1]
-        if not flags & _IFF_UP:
-            fcntl.ioctl(sock, _SIOCSIFFLAGS, struct.pack("16sH14x", b"lo", flags | _IFF_UP))
-
-
-def set_rlimits(ulimits: dict[str, list[int]]) -> None:
+def set_rlimits(ulimits: dict[str, list[int]], sys: Syscalls = SYSCALLS) -> None:
     """Apply ulimits, never above the current hard limit (raising it needs CAP_SYS_RESOURCE)."""
     for name, (soft, hard) in ulimits.items():
         which = RLIMITS.get(name)
@@ -65,17 +54,15 @@ def set_rlimits(ulimits: dict[str, list[int]]) -> None:
             hard = current_hard
         soft = hard if soft < 0 or (hard >= 0 and soft > hard) else soft
         try:
-            resource.setrlimit(which, (soft, hard))
+            sys.setrlimit(which, (soft, hard))
         except (ValueError, OSError) as err:
             raise StartError(f"ulimit {name}={soft}:{hard}: {err}") from None
 
 
-def write_sysctls(sysctls: dict[str, str]) -> None:
+def write_sysctls(sysctls: dict[str, str], sys: Syscalls = SYSCALLS) -> None:
     for key, value in sysctls.items():
-        path = "/proc/sys/" + key.replace(".", "/")
         try:
-            with open(path, "w") as handle:
-                handle.write(str(value))
+            sys.write_proc("/proc/sys/" + key.replace(".", "/"), str(value))
         except OSError as err:
             raise StartError(f"sysctl {key}={value}: {err.strerror}") from None
 
@@ -137,9 +124,7 @@ def drop_privileges(user: users.User, caps: list[str], no_new_privs: bool,
                     raise
     if syscall_filter:
         seccomp.install(syscall_filter, sys)
-    os.setgroups(list(user.groups))
-    os.setresgid(user.gid, user.gid, user.gid)
-    os.setresuid(user.uid, user.uid, user.uid)  # non-root: the kernel clears the other sets
+    sys.set_ids(user.uid, user.gid, user.groups)  # non-root: the kernel clears the other sets
     if user.uid == 0:
         sys.capset(keep, keep, 0)
     try:
@@ -150,28 +135,25 @@ def drop_privileges(user: users.User, caps: list[str], no_new_privs: bool,
         sys.prctl(PR_SET_NO_NEW_PRIVS, 1)
 
 
-def set_oom_score_adj(value: int) -> None:
+def set_oom_score_adj(value: int, sys: Syscalls = SYSCALLS) -> None:
     """Raising the score always works; lowering it below the current value needs
     CAP_SYS_RESOURCE, which some hosts don't give (this one): then it stays as it is,
     rather than the container failing to start."""
     try:
-        with open("/proc/self/oom_score_adj", "w") as handle:
-            handle.write(str(value))
+        sys.write_proc("/proc/self/oom_score_adj", str(value))
     except PermissionError:
         pass
 
 
-def _reset_signals() -> None:
-    for sig in (signal.SIGPIPE, signal.SIGXFSZ, signal.SIGINT, signal.SIGTERM, signal.SIGHUP,
-                signal.SIGQUIT, signal.SIGCHLD):
-        signal.signal(sig, signal.SIG_DFL)
-    signal.pthread_sigmask(signal.SIG_SETMASK, [])
+# what Python changed for itself, back to what a command expects
+PYTHON_SIGNALS = (signal.SIGPIPE, signal.SIGXFSZ, signal.SIGINT, signal.SIGTERM, signal.SIGHUP,
+                  signal.SIGQUIT, signal.SIGCHLD)
 
 
-def _exec(argv: list[str], env: dict[str, str]) -> None:
+def exec_command(argv: list[str], env: dict[str, str], sys: Syscalls = SYSCALLS) -> None:
     path = find_executable(argv[0], env)
     try:
-        os.execve(path, argv, env)
+        sys.execve(path, argv, env)
     except PermissionError:
         raise StartError(f'exec: "{argv[0]}": permission denied', 126) from None
     except OSError as err:
@@ -212,7 +194,8 @@ def _reap_as_init(child: int) -> None:
 
 
 def run(spec: ContainerSpec, layout: rootfs.Layout, sync_fd: int, gate_fd: int,
-        caps: list[str], syscall_filter: bytes | None, tty_fd: int = -1) -> None:
+        caps: list[str], syscall_filter: bytes | None, tty_fd: int = -1,
+        sys: Syscalls = SYSCALLS) -> None:
     """Never returns: exec's the container command or exits with a start error.
 
     `caps` and `syscall_filter` are the monitor's (runtime.capabilities.container_caps,
@@ -220,23 +203,23 @@ def run(spec: ContainerSpec, layout: rootfs.Layout, sync_fd: int, gate_fd: int,
     the pty is opened in the container's own /dev/pts and its master is sent to the
     monitor over `tty_fd`."""
     try:
-        os.setsid()
+        sys.setsid()
         if spec.network.mode != "host":
-            loopback_up()
+            sys.loopback_up()
         if spec.oom_score_adj is not None:
-            set_oom_score_adj(spec.oom_score_adj)
-        rootfs.prepare(spec, layout)
+            set_oom_score_adj(spec.oom_score_adj, sys)
+        rootfs.prepare(spec, layout, sys)
         if spec.hostname:
-            SYSCALLS.sethostname(spec.hostname)
+            sys.sethostname(spec.hostname)
         if spec.domainname:
-            SYSCALLS.setdomainname(spec.domainname)
+            sys.setdomainname(spec.domainname)
         sysctls = dict(spec.sysctls)
         if spec.network.mode != "host":
             # as docker does: any user may bind low ports in the container's own namespace
             sysctls.setdefault("net.ipv4.ip_unprivileged_port_start", "0")
-        write_sysctls(sysctls)
-        rootfs.pivot(layout.rootfs)
-        rootfs.finish(spec)
+        write_sysctls(sysctls, sys)
+        rootfs.pivot(layout.rootfs, sys)
+        rootfs.finish(spec, sys)
         user = users.resolve_in("/", spec.user, spec.group_add)
         env = env_dict(spec.env)
         env.setdefault("HOME", user.home or "/")
@@ -248,34 +231,35 @@ def run(spec: ContainerSpec, layout: rootfs.Layout, sync_fd: int, gate_fd: int,
             os.close(master)
             os.close(tty_fd)
             env.setdefault("TERM", "xterm")
-        set_rlimits(spec.ulimits)
+        set_rlimits(spec.ulimits, sys)
         os.makedirs(spec.working_dir or "/", exist_ok=True)
         enter_working_dir(spec.working_dir, 125)
         if os.read(gate_fd, 1) != b"g":
-            os._exit(125)  # the monitor gave up before the start
+            sys.exit(125)  # the monitor gave up before the start
         os.close(gate_fd)
         drop_privileges(user, caps, spec.no_new_privileges and not spec.privileged,
-                        syscall_filter)
-        _reset_signals()
+                        syscall_filter, sys)
+        sys.reset_signals(PYTHON_SIGNALS)
         if spec.init:
-            child = os.fork()
+            child = sys.fork()
             if child:
                 os.close(sync_fd)
                 _reap_as_init(child)
-        _exec(spec.args, env)
+        exec_command(spec.args, env, sys)
     except StartError as err:
-        fail_start(sync_fd, str(err), err.code)
+        fail_start(sync_fd, str(err), err.code, sys)
     except users.UserError as err:
-        fail_start(sync_fd, str(err), 125)
+        fail_start(sync_fd, str(err), 125, sys)
     except OSError as err:
-        fail_start(sync_fd, f"{err.strerror or err}" + (f": {err.filename}" if err.filename else ""), 125)
+        fail_start(sync_fd, f"{err.strerror or err}" + (f": {err.filename}" if err.filename else ""),
+                   125, sys)
     except BaseException as err:  # noqa: BLE001 - report anything, the process must not return
-        fail_start(sync_fd, f"container init failed: {err!r}", 125)
+        fail_start(sync_fd, f"container init failed: {err!r}", 125, sys)
 
 
-def fail_start(sync_fd: int, message: str, code: int) -> None:
+def fail_start(sync_fd: int, message: str, code: int, sys: Syscalls = SYSCALLS) -> None:
     try:
         os.write(sync_fd, f"{code} {message}".encode())
     finally:
-        os._exit(code)
+        sys.exit(code)
 

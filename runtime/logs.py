@@ -5,9 +5,10 @@ import json
 import os
 import time
 from dataclasses import dataclass
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable, Iterator
+
+from common.units import parse_time
 
 
 @dataclass(frozen=True)
@@ -19,13 +20,6 @@ class LogLine:
     @property
     def timestamp(self) -> float:
         return parse_time(self.time)
-
-
-def parse_time(text: str) -> float:
-    base, _, frac = text.rstrip("Z").partition(".")
-    seconds = datetime.strptime(base, "%Y-%m-%dT%H:%M:%S").replace(
-        tzinfo=timezone.utc).timestamp()
-    return seconds + (float("0." + frac) if frac else 0.0)
 
 
 def _parse(raw: bytes) -> LogLine | None:

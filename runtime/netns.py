@@ -11,25 +11,24 @@ import os
 from pathlib import Path
 
 from .forked import ChildError, in_child
-from .init import loopback_up
-from .syscalls import CLONE_NEWNET, MNT_DETACH, MS_BIND, SYSCALLS
+from .syscalls import CLONE_NEWNET, MNT_DETACH, MS_BIND, SYSCALLS, Syscalls
 
 
-def create(path: str) -> None:
+def create(path: str, sys: Syscalls = SYSCALLS) -> None:
     """A new network namespace with `lo` up, pinned at `path`."""
     os.makedirs(os.path.dirname(path), exist_ok=True)
     with open(path, "a"):
         pass
 
     def pinned() -> None:
-        SYSCALLS.unshare(CLONE_NEWNET)
-        SYSCALLS.mount("/proc/self/ns/net", path, None, MS_BIND)
-        loopback_up()
+        sys.unshare(CLONE_NEWNET)
+        sys.mount("/proc/self/ns/net", path, None, MS_BIND)
+        sys.loopback_up()
 
     try:
         in_child(pinned)
     except ChildError as err:
-        remove(path)
+        remove(path, sys)
         raise OSError(f"cannot create network namespace {path}: {err}") from None
 
 
@@ -41,9 +40,9 @@ def exists(path: str) -> bool:
         return False
 
 
-def remove(path: str) -> None:
+def remove(path: str, sys: Syscalls = SYSCALLS) -> None:
     try:
-        SYSCALLS.umount(path, MNT_DETACH)
+        sys.umount(path, MNT_DETACH)
     except OSError as err:
         if err.errno not in (errno.EINVAL, errno.ENOENT):
             raise

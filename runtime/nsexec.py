@@ -9,12 +9,15 @@ from __future__ import annotations
 import os
 
 from . import ptys, users
-from .init import (FORWARDED, StartError, _exec, _reset_signals, close_fds_except,
-                   drop_privileges, enter_working_dir, exit_code, fail_start, forward_signals,
+from .init import (FORWARDED, PYTHON_SIGNALS, StartError, close_fds_except, drop_privileges,
+                   enter_working_dir, exec_command, exit_code, fail_start, forward_signals,
                    set_rlimits)
-from .syscalls import SYSCALLS
+from .syscalls import (CLONE_NEWIPC, CLONE_NEWNET, CLONE_NEWNS, CLONE_NEWPID, CLONE_NEWUTS,
+                       SYSCALLS, Syscalls)
 
-NAMESPACES = ("ipc", "uts", "net", "pid", "mnt")
+# joined in this order, the mount namespace last
+NAMESPACES = {"ipc": CLONE_NEWIPC, "uts": CLONE_NEWUTS, "net": CLONE_NEWNET,
+              "pid": CLONE_NEWPID, "mnt": CLONE_NEWNS}
 
 
 def _same_namespace(pid: int, name: str) -> bool:
@@ -28,16 +31,16 @@ def spawn(container_pid: int, argv: list[str], env: dict[str, str], user: str, c
           caps: list[str], no_new_privs: bool = False, ulimits: dict | None = None,
           group_add: list[str] | None = None, stdio: tuple[int, int, int] | None = None,
           tty_socket: int = -1, cgroup_procs: list[str] | None = None,
-          syscall_filter: bytes | None = None) -> tuple[int, int]:
+          syscall_filter: bytes | None = None, sys: Syscalls = SYSCALLS) -> tuple[int, int]:
     """Start `argv` in the container; return (relay pid, read end of the error pipe).
 
     The relay exits with the command's exit code; the pipe yields "CODE message" if the
     command could not be started and EOF otherwise. With `tty_socket`, the command gets
     a terminal from the container's /dev/pts and its master is sent over that socket."""
-    ns_fds = [(name, os.open(f"/proc/{container_pid}/ns/{name}", os.O_RDONLY | os.O_CLOEXEC))
-              for name in NAMESPACES if not _same_namespace(container_pid, name)]
+    ns_fds = [(nstype, os.open(f"/proc/{container_pid}/ns/{name}", os.O_RDONLY | os.O_CLOEXEC))
+              for name, nstype in NAMESPACES.items() if not _same_namespace(container_pid, name)]
     err_r, err_w = os.pipe2(os.O_CLOEXEC)
-    relay = os.fork()
+    relay = sys.fork()
     if relay:
         os.close(err_w)
         for _, fd in ns_fds:
@@ -52,24 +55,24 @@ def spawn(container_pid: int, argv: list[str], env: dict[str, str], user: str, c
         for procs in cgroup_procs or ():
             with open(procs, "w") as handle:
                 handle.write(str(os.getpid()))
-        for _, fd in ns_fds:
-            SYSCALLS.setns(fd)
-        command = os.fork()
+        for nstype, fd in ns_fds:
+            sys.setns(fd, nstype)
+        command = sys.fork()
         if command == 0:
             _command(argv, env, user, cwd, caps, no_new_privs, ulimits or {}, group_add or [],
-                     tty_socket, err_w, syscall_filter)
+                     tty_socket, err_w, syscall_filter, sys)
         os.close(err_w)
         _relay(command)
     except BaseException as err:  # noqa: BLE001 - a forked child must never return
         try:
             os.write(err_w, f"125 exec failed: {err}".encode())
         finally:
-            os._exit(125)
-    os._exit(125)
+            sys.exit(125)
+    sys.exit(125)
 
 
 def _command(argv, env, user_spec, cwd, caps, no_new_privs, ulimits, group_add, tty_socket,
-             err_w, syscall_filter):
+             err_w, syscall_filter, sys: Syscalls):
     try:
         # nothing of the caller's but stdio: an inherited fd of a host directory would be
         # a way out of the container (runc CVE-2024-21626)
@@ -85,17 +88,17 @@ def _command(argv, env, user_spec, cwd, caps, no_new_privs, ulimits, group_add, 
             os.close(tty_socket)
         env = dict(env)
         env.setdefault("HOME", user.home or "/")
-        set_rlimits(ulimits)
+        set_rlimits(ulimits, sys)
         enter_working_dir(cwd, 126)
-        drop_privileges(user, caps, no_new_privs, syscall_filter)
-        _reset_signals()
-        _exec(argv, env)
+        drop_privileges(user, caps, no_new_privs, syscall_filter, sys)
+        sys.reset_signals(PYTHON_SIGNALS)
+        exec_command(argv, env, sys)
     except StartError as err:
-        fail_start(err_w, str(err), err.code)
+        fail_start(err_w, str(err), err.code, sys)
     except users.UserError as err:
-        fail_start(err_w, str(err), 126)
+        fail_start(err_w, str(err), 126, sys)
     except BaseException as err:  # noqa: BLE001
-        fail_start(err_w, f"exec failed: {err}", 126)
+        fail_start(err_w, f"exec failed: {err}", 126, sys)
 
 
 def _relay(command: int) -> None:

@@ -107,13 +107,13 @@ def _mount_dev(root: str, spec: ContainerSpec, sys: Syscalls) -> None:
             st = os.stat(host)
             parent = tree.makedirs(os.path.dirname(inner.rstrip("/")) or "/")
             try:
-                os.mknod(os.path.basename(inner.rstrip("/")), stat.S_IFMT(st.st_mode) | 0o660,
-                         st.st_rdev, dir_fd=parent)
+                sys.mknod(os.path.basename(inner.rstrip("/")), stat.S_IFMT(st.st_mode) | 0o660,
+                          st.st_rdev, parent)
             finally:
                 os.close(parent)
     try:
         for name, kind, major, minor in DEVICES:
-            os.mknod(name, kind | 0o666, os.makedev(major, minor), dir_fd=dev)
+            sys.mknod(name, kind | 0o666, os.makedev(major, minor), dev)
             os.chmod(name, 0o666, dir_fd=dev)
         for name, target in DEV_LINKS:
             os.symlink(target, name, dir_fd=dev)

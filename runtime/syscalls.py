@@ -1,14 +1,21 @@
-"""The only ctypes module: the Linux calls Python 3.11 lacks, behind one small class.
+"""The seam to the kernel: every call that changes kernel state (mounts, namespaces,
+ids, capabilities, process set-up), behind one small class; the only ctypes module.
 
-`Syscalls` does the real calls; `RecordingSyscalls` records them instead, so mount
-and pivot_root logic can be tested without root.
+`Syscalls` does the real calls; `RecordingSyscalls` records them instead, so mount,
+pivot_root, launch and init sequences can be tested without root. Reads, and writes of
+files the caller owns, are not part of it.
 """
 from __future__ import annotations
 
 import ctypes
+import fcntl
 import os
 import platform
+import resource
+import signal
+import socket
 import struct
+from typing import Iterable, NoReturn
 
 _libc = ctypes.CDLL(None, use_errno=True)
 _libc.syscall.restype = ctypes.c_long
@@ -63,6 +70,7 @@ _SYSCALLS = {
 _NR = _SYSCALLS.get(platform.machine(), _SYSCALLS["x86_64"])
 
 _LINUX_CAPABILITY_VERSION_3 = 0x20080522
+_SIOCGIFFLAGS, _SIOCSIFFLAGS, _IFF_UP = 0x8913, 0x8914, 0x1
 
 # bpf(2) (linux/bpf.h): commands, a program type, an attach type and its flags
 _NR_BPF = {"x86_64": 321, "aarch64": 280}.get(platform.machine(), 321)
@@ -132,6 +140,52 @@ class Syscalls:
         _check(_libc.syscall(_NR["capset"], ctypes.c_char_p(header), ctypes.c_char_p(data)),
                "capset")
 
+    def set_ids(self, uid: int, gid: int, groups: Iterable[int]) -> None:
+        """Become uid:gid with supplementary `groups`: groups and gid first, while still
+        allowed to change them; for a non-root uid the kernel clears the capability sets."""
+        os.setgroups(list(groups))
+        os.setresgid(gid, gid, gid)
+        os.setresuid(uid, uid, uid)
+
+    def setrlimit(self, which: int, limits: tuple[int, int]) -> None:
+        resource.setrlimit(which, limits)
+
+    def write_proc(self, path: str, value: str) -> None:
+        """Set a kernel value through its /proc file (a sysctl, the OOM score)."""
+        with open(path, "w") as handle:
+            handle.write(value)
+
+    def loopback_up(self) -> None:
+        """Bring `lo` up in the current network namespace (an ioctl; no netlink needed)."""
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+            ifreq = struct.pack("16sH14x", b"lo", 0)
+            flags = struct.unpack("16sH14x", fcntl.ioctl(sock, _SIOCGIFFLAGS, ifreq))[1]
+            if not flags & _IFF_UP:
+                fcntl.ioctl(sock, _SIOCSIFFLAGS, struct.pack("16sH14x", b"lo", flags | _IFF_UP))
+
+    def mknod(self, name: str, mode: int, device: int, dir_fd: int) -> None:
+        os.mknod(name, mode, device, dir_fd=dir_fd)
+
+    # --- the process ---------------------------------------------------------------------
+
+    def fork(self) -> int:
+        return os.fork()
+
+    def setsid(self) -> None:
+        os.setsid()
+
+    def reset_signals(self, signals: Iterable[int]) -> None:
+        """`signals` back to their default action, and nothing blocked."""
+        for sig in signals:
+            signal.signal(sig, signal.SIG_DFL)
+        signal.pthread_sigmask(signal.SIG_SETMASK, [])
+
+    def execve(self, path: str, argv: list[str], env: dict[str, str]) -> None:
+        os.execve(path, argv, env)
+
+    def exit(self, code: int) -> NoReturn:
+        """End this process at once, as a forked child must (no clean-up of the parent's)."""
+        os._exit(code)
 
     def openat2(self, dirfd: int, path: str, flags: int, mode: int = 0, resolve: int = 0) -> int:
         """openat2(2): open `path` relative to `dirfd`, resolved as `resolve` says (the
@@ -193,10 +247,14 @@ def _bpf(cmd: int, attr: bytes, what: str) -> int:
 
 
 class RecordingSyscalls(Syscalls):
-    """Records every call as a tuple instead of making it (for tests)."""
+    """Records every call as a tuple instead of making it (for tests).
 
-    def __init__(self) -> None:
+    fork() returns `fork_pid` (0: the recording goes on as the child); exit() raises
+    SystemExit, so a sequence that ends the process ends the test's call instead."""
+
+    def __init__(self, fork_pid: int = 0) -> None:
         self.calls: list[tuple] = []
+        self.fork_pid = fork_pid
 
     def mount(self, source, target, fstype, flags=0, data=None):  # type: ignore[override]
         self.calls.append(("mount", source, target, fstype, flags, data))
@@ -211,7 +269,8 @@ class RecordingSyscalls(Syscalls):
         self.calls.append(("unshare", flags))
 
     def setns(self, fd, nstype=0):  # type: ignore[override]
-        self.calls.append(("setns", fd, nstype))
+        """Records what `fd` stands for (its path, or "net:[inode]" for a namespace)."""
+        self.calls.append(("setns", os.readlink(f"/proc/self/fd/{fd}"), nstype))
 
     def sethostname(self, name):  # type: ignore[override]
         self.calls.append(("sethostname", name))
@@ -228,6 +287,40 @@ class RecordingSyscalls(Syscalls):
 
     def capset(self, effective, permitted, inheritable):  # type: ignore[override]
         self.calls.append(("capset", effective, permitted, inheritable))
+
+    def set_ids(self, uid, gid, groups):  # type: ignore[override]
+        self.calls.append(("set_ids", uid, gid, tuple(groups)))
+
+    def setrlimit(self, which, limits):  # type: ignore[override]
+        self.calls.append(("setrlimit", which, tuple(limits)))
+
+    def write_proc(self, path, value):  # type: ignore[override]
+        self.calls.append(("write_proc", path, value))
+
+    def loopback_up(self):  # type: ignore[override]
+        self.calls.append(("loopback_up",))
+
+    def mknod(self, name, mode, device, dir_fd):  # type: ignore[override]
+        """Records the node; leaves an empty file in its place for what follows (chmod)."""
+        self.calls.append(("mknod", name, mode, device))
+        os.close(os.open(name, os.O_CREAT | os.O_WRONLY | os.O_CLOEXEC, 0o600, dir_fd=dir_fd))
+
+    def fork(self):  # type: ignore[override]
+        self.calls.append(("fork",))
+        return self.fork_pid
+
+    def setsid(self):  # type: ignore[override]
+        self.calls.append(("setsid",))
+
+    def reset_signals(self, signals):  # type: ignore[override]
+        self.calls.append(("reset_signals",))
+
+    def execve(self, path, argv, env):  # type: ignore[override]
+        self.calls.append(("execve", path, list(argv), dict(env)))
+
+    def exit(self, code):  # type: ignore[override]
+        self.calls.append(("exit", code))
+        raise SystemExit(code)
 
     def bpf_prog_load(self, prog_type, insns, license, name=""):  # type: ignore[override]
         """Records the load; returns an fd of /dev/null, which the caller may close."""

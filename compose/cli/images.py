@@ -22,9 +22,9 @@ def human_size(size: float) -> str:
 
 
 def human_ago(when: float) -> str:
-    from runtime.containers import _ago
+    from common.units import human_duration
 
-    return f"{_ago(time.time() - when)} ago"
+    return f"{human_duration(time.time() - when)} ago"
 
 
 @image_app.command("import")

@@ -10,6 +10,7 @@ import stat
 from typing import Iterable, Protocol, Sequence
 
 from ..spec import Resources
+from ..syscalls import SYSCALLS, Syscalls
 
 CGROUP_ROOT = "/sys/fs/cgroup"
 
@@ -37,21 +38,23 @@ def is_v2(root: str = CGROUP_ROOT) -> bool:
     return os.path.exists(os.path.join(root, "cgroup.controllers"))
 
 
-def for_container(cid: str) -> Cgroup:
+def for_container(cid: str, root: str = CGROUP_ROOT, sys: Syscalls = SYSCALLS) -> Cgroup:
+    """The container's cgroup under `root` (a cgroup v2 mount; on v1 hosts the controllers'
+    hierarchies are found in /proc/self/mounts)."""
     from . import v1, v2
 
     name = cgroup_name(cid)
-    if is_v2():
-        return v2.V2(os.path.join(CGROUP_ROOT, name), CGROUP_ROOT)
+    if is_v2(root):
+        return v2.V2(os.path.join(root, name), root, sys)
     return v1.V1(name, v1.mounts())
 
 
-def filters_devices() -> bool:
+def filters_devices(root: str = CGROUP_ROOT) -> bool:
     """Whether a container's device access is limited: v2 always (create fails without its
     eBPF filter), v1 where the devices controller is mounted."""
     from . import v1
 
-    return is_v2() or "devices" in v1.mounts()
+    return is_v2(root) or "devices" in v1.mounts()
 
 
 def device_rules(devices: Iterable[Sequence[str]]) -> list[str]:

@@ -9,14 +9,16 @@ from typing import Any, Callable
 
 from ..errors import BerthError
 from ..forked import ChildError, in_child
-from ..syscalls import CLONE_NEWNS, MS_PRIVATE, MS_RDONLY, MS_REC, SYSCALLS
+from ..syscalls import (CLONE_NEWNS, MNT_DETACH, MS_PRIVATE, MS_RDONLY, MS_REC, SYSCALLS,
+                        Syscalls)
 
 
 class ViewError(BerthError):
     pass
 
 
-def with_root(layer_dirs: list[str], fn: Callable[[str], Any]) -> Any:
+def with_root(layer_dirs: list[str], fn: Callable[[str], Any],
+              sys: Syscalls = SYSCALLS) -> Any:
     """fn(root) with root the merged view of `layer_dirs` (bottom first); its result."""
     if not layer_dirs:
         with tempfile.TemporaryDirectory(prefix="berth-empty-") as empty:
@@ -25,17 +27,17 @@ def with_root(layer_dirs: list[str], fn: Callable[[str], Any]) -> Any:
         return fn(layer_dirs[0])
 
     def mounted() -> Any:
-        SYSCALLS.unshare(CLONE_NEWNS)
-        SYSCALLS.mount(None, "/", None, MS_REC | MS_PRIVATE)
+        sys.unshare(CLONE_NEWNS)
+        sys.mount(None, "/", None, MS_REC | MS_PRIVATE)
         target = tempfile.mkdtemp(prefix="berth-view-")
         try:
             lowers = ":".join(os.path.basename(d) for d in reversed(layer_dirs))
             os.chdir(os.path.dirname(layer_dirs[0]))
-            SYSCALLS.mount("overlay", target, "overlay", MS_RDONLY, f"lowerdir={lowers}")
+            sys.mount("overlay", target, "overlay", MS_RDONLY, f"lowerdir={lowers}")
             try:
                 return fn(target)
             finally:
-                SYSCALLS.umount(target, 2)
+                sys.umount(target, MNT_DETACH)
         finally:
             os.rmdir(target)
 

@@ -123,7 +123,7 @@ def test_frames_that_come_with_the_attach_reply_are_not_lost(tmp_path, capfd):
 
     from compose.cli.terminal import attach
     from runtime.client import Attachment
-    from runtime.monitor import ERROR, EXIT, FRAME
+    from runtime.protocol import ERROR, EXIT, FRAME
 
     path = tmp_path / "monitor.sock"
     server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)

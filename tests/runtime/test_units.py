@@ -6,7 +6,7 @@ from runtime.cgroups.v1 import V1
 from runtime.cgroups.v2 import V2, shares_to_weight
 from runtime.create import RunOptions, SpecError, build_spec, merge_env
 from runtime.images.store import Image
-from runtime.monitor import backoff, restart_wanted
+from runtime.monitor.restart import backoff, restart_wanted
 from runtime.rootfs import Layout, finish, overlay_options, pivot
 from runtime.spec import ContainerSpec, Resources
 from runtime.syscalls import MS_BIND, MS_RDONLY, MS_REMOUNT, RecordingSyscalls
