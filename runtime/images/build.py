@@ -11,29 +11,29 @@ from the first changed step on.
 from __future__ import annotations
 
 import copy
-import fnmatch
 import hashlib
 import json
 import os
 import re
 import secrets
 import shutil
-import stat
 import tarfile
 import tempfile
 import time
 import urllib.request
 from dataclasses import dataclass, field
-from typing import BinaryIO, Callable
+from typing import Callable
+
+from common.patterns import Ignore
 
 from ..errors import BerthError
 from ..fsutil import read_json, write_json
-from ..rootdir import RootDir, is_escape
-from ..securejoin import EscapeError, clean_member_path, secure_join
+from ..securejoin import secure_join
 from . import imageconfig
+from .buildspec import BuildError, BuildOptions
+from .copyplan import CopyPlan, dir_info
 from .dockerfile import DockerfileError, Instruction, parse, substitute
-from common.patterns import Ignore
-from .layerdiff import write_layer
+from .layerdiff import empty_dir, empty_file, has_changes, write_layer
 from .rootview import ViewError, with_root
 from .store import MEDIA_LAYER, Image, ImageNotFound
 
@@ -45,29 +45,6 @@ _SUBSTITUTED = {"ENV", "LABEL", "EXPOSE", "VOLUME", "USER", "WORKDIR", "STOPSIGN
                 "COPY", "FROM", "ONBUILD"}
 _HEREDOC_ONLY = re.compile(r"<<-?(['\"]?)[A-Za-z_][A-Za-z0-9_]*\1")
 _SKIP_IN_LAYERS = ("etc/hosts", "etc/hostname", "etc/resolv.conf")  # berth's bind mounts
-
-
-class BuildError(BerthError):
-    def __init__(self, message: str, exit_code: int = 1) -> None:
-        super().__init__(message)
-        self.exit_code = exit_code
-
-
-@dataclass
-class BuildOptions:
-    context: str
-    dockerfile: str = "Dockerfile"
-    dockerfile_inline: str | None = None
-    tags: list[str] = field(default_factory=list)
-    args: dict[str, str | None] = field(default_factory=dict)
-    target: str | None = None
-    no_cache: bool = False
-    pull: bool = False
-    labels: dict[str, str] = field(default_factory=dict)
-    network: str = "default"  # default (a private network with a way out), host, none, or
-    # a berth network
-    contexts: dict[str, str] = field(default_factory=dict)  # named contexts for COPY --from
-    environ: dict[str, str] = field(default_factory=dict)  # for `--build-arg NAME` alone
 
 
 @dataclass
@@ -377,9 +354,9 @@ class Builder:
                 raise self._fail(instr, f"the command returned a non-zero code: {code}", code)
             upper = str(container.dir / "upper")
             tar_path = os.path.join(str(self.store.tmp), f"run-{container.id[:16]}.tar")
-            skip = [p for p in _SKIP_IN_LAYERS if _empty_file(os.path.join(upper, p))]
-            skip += [d for d in ("proc", "sys", "dev") if _empty_dir(os.path.join(upper, d))]
-            if not _has_changes(upper, skip):
+            skip = [p for p in _SKIP_IN_LAYERS if empty_file(os.path.join(upper, p))]
+            skip += [d for d in ("proc", "sys", "dev") if empty_dir(os.path.join(upper, d))]
+            if not has_changes(upper, skip):
                 return None
             with open(tar_path, "wb") as out:
                 write_layer(upper, out, skip)
@@ -425,7 +402,7 @@ class Builder:
             tar_path = os.path.join(str(self.store.tmp), f"workdir-{key[:16]}.tar")
             with tarfile.open(tar_path, "w", format=tarfile.PAX_FORMAT) as tar:
                 for directory in missing:
-                    tar.addfile(_dir_info(directory, 0, 0))
+                    tar.addfile(dir_info(directory, 0, 0))
         return self._add_layer_from(state, key, tar_path, f"WORKDIR {path}")
 
     def _missing_dirs(self, state: State, path: str) -> list[str]:
@@ -465,7 +442,7 @@ class Builder:
 
         tmpdir = tempfile.mkdtemp(dir=str(self.store.tmp), prefix="copy-")
         try:
-            plan = _CopyPlan(dest, uid, gid, mode, adding=instr.keyword == "ADD")
+            plan = CopyPlan(dest, uid, gid, mode, adding=instr.keyword == "ADD")
             if instr.heredocs:
                 for name, body in instr.heredocs:
                     path = os.path.join(tmpdir, name)
@@ -555,246 +532,3 @@ class Builder:
         config.setdefault("architecture", imageconfig.host_arch())
         config.setdefault("os", "linux")
         return self.store.add(config, list(state.layers), self.opts.tags)
-
-
-# --- what COPY/ADD write -----------------------------------------------------------------------
-
-def _empty_file(path: str) -> bool:
-    try:
-        st = os.lstat(path)
-    except FileNotFoundError:
-        return False
-    return stat.S_ISREG(st.st_mode) and st.st_size == 0
-
-
-def _empty_dir(path: str) -> bool:
-    return os.path.isdir(path) and not os.path.islink(path) and not os.listdir(path)
-
-
-def _has_changes(upper: str, skip: list[str]) -> bool:
-    """Whether a RUN changed anything but berth's own mount points."""
-    for dirpath, dirnames, filenames in os.walk(upper):
-        rel_dir = os.path.relpath(dirpath, upper)
-        rel_dir = "" if rel_dir == "." else rel_dir
-        if rel_dir and "trusted.overlay.opaque" in os.listxattr(dirpath):
-            return True
-        for name in filenames:
-            if os.path.join(rel_dir, name) not in skip:
-                return True
-        for name in dirnames:
-            rel = os.path.join(rel_dir, name)
-            full = os.path.join(dirpath, name)
-            if os.path.islink(full) or (rel not in skip and rel != "etc" and not os.listdir(full)):
-                return True
-    return False
-
-
-def _dir_info(path: str, uid: int, gid: int, mode: int = 0o755) -> tarfile.TarInfo:
-    info = tarfile.TarInfo(path.strip("/"))
-    info.type = tarfile.DIRTYPE
-    info.mode = mode
-    info.uid, info.gid = uid, gid
-    info.mtime = int(time.time())
-    return info
-
-
-class _CopyPlan:
-    """The files one COPY/ADD puts where, and the layer tar that holds them."""
-
-    def __init__(self, dest: str, uid: int, gid: int, mode: int | None, adding: bool) -> None:
-        self.dest = dest
-        self.uid, self.gid, self.mode = uid, gid, mode
-        self.adding = adding
-        self.entries: list[tuple[str, str]] = []  # (host path, path in the image)
-        self.archives: list[tuple[str, str]] = []  # ADD: (archive, directory to extract to)
-        self.remote_sources: list[str] = []
-        self.root = ""  # where the sources are: the context, or another stage's filesystem
-
-    def target_dir(self) -> str:
-        """The directory the copied files land in."""
-        many = len(self.entries) + len(self.archives) + len(self.remote_sources) > 1
-        if self.dest.endswith("/") or many or self.archives:
-            return self.dest.rstrip("/") or "/"
-        if len(self.entries) == 1 and os.path.isdir(self.entries[0][0]):
-            return self.dest.rstrip("/") or "/"
-        return os.path.dirname(self.dest.rstrip("/")) or "/"
-
-    def file(self, host: str, inner: str) -> None:
-        self.entries.append((host, inner))
-
-    def _target(self, name: str, many: bool) -> str:
-        if self.dest.endswith("/") or many:
-            return os.path.join(self.dest, name)
-        return self.dest
-
-    def _matches(self, root: str, pattern: str, ignore: Ignore | None, instr, builder) -> list[str]:
-        """Context-relative paths matching `pattern` (wildcards per path component)."""
-        norm = os.path.normpath("/" + pattern).lstrip("/")
-        if pattern.startswith("..") or os.path.normpath(pattern).startswith(".."):
-            raise builder._fail(instr, f"forbidden path outside the build context: {pattern}")
-        if not norm or norm == ".":
-            return [""]
-        found = [""]
-        for comp in norm.split("/"):
-            nxt = []
-            for base in found:
-                directory = secure_join(root, base)
-                if not any(ch in comp for ch in "*?["):
-                    nxt.append(os.path.join(base, comp))
-                    continue
-                try:
-                    names = sorted(os.listdir(directory))
-                except OSError:
-                    continue
-                nxt += [os.path.join(base, n) for n in names if fnmatch.fnmatchcase(n, comp)]
-            found = nxt
-        return [f for f in found if os.path.lexists(_inside(root, f))
-                and not (ignore and ignore.ignored(f))]
-
-    def collect(self, root: str, sources: list[str], ignore: Ignore | None, tmpdir: str, instr,
-                builder) -> str:
-        """Resolve the sources in `root`; return a digest of everything they copy."""
-        self.root = root
-        digest = hashlib.sha256()
-        matched_all = []
-        for source in sources:
-            if tmpdir and os.path.isabs(source) and source.startswith(tmpdir + "/"):
-                matched_all.append((source, os.path.basename(source), True))
-                continue
-            matches = self._matches(root, source, ignore, instr, builder)
-            if not matches:
-                raise builder._fail(instr, f"file not found in build context or excluded by "
-                                           f".dockerignore: {source}")
-            matched_all += [(_inside(root, m), m, False) for m in matches]
-        many = len(matched_all) > 1
-        for host, rel, downloaded in matched_all:
-            name = os.path.basename(rel.rstrip("/")) or ""
-            if os.path.isdir(host) and not os.path.islink(host):
-                target = self.dest if (self.dest.endswith("/") or not many) else os.path.join(self.dest, name)
-                for dirpath, dirnames, filenames in os.walk(host):
-                    dirnames.sort()
-                    rel_dir = os.path.relpath(dirpath, host)
-                    for item in sorted(dirnames + filenames):
-                        full = os.path.join(dirpath, item)
-                        rel_item = os.path.normpath(os.path.join(rel, rel_dir, item))
-                        if ignore and ignore.ignored(rel_item):
-                            if item in dirnames:
-                                dirnames.remove(item)
-                            continue
-                        inner = os.path.normpath(os.path.join(target, rel_dir, item))
-                        self.entries.append((full, inner))
-                        self._digest_entry(digest, full, inner)
-            elif self.adding and not downloaded and not os.path.islink(host) and _is_archive(host):
-                self.archives.append((host, self.dest))  # a link is copied as a link, never read
-                self._digest_entry(digest, host, self.dest)
-            else:
-                inner = self._target(name, many)
-                if inner.endswith("/"):
-                    inner = os.path.join(inner, name)
-                self.entries.append((host, inner))
-                self._digest_entry(digest, host, inner)
-        return digest.hexdigest()
-
-    def _open(self, host: str) -> int:
-        """An fd for regular file `host` of the context (or stage) root, resolved by the
-        kernel beneath that root: a directory swapped for a symlink while the build runs
-        cannot make it read a file outside (runtime.rootdir)."""
-        rel = os.path.relpath(host, self.root) if self.root else ""
-        if not self.root or rel == ".." or rel.startswith("../"):  # the build's own tmpdir
-            fd = os.open(host, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
-        else:
-            with RootDir(self.root, strict=True) as tree:
-                try:
-                    fd = tree.open(rel, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
-                except OSError as err:
-                    why = "it leads outside the build context" if is_escape(err) else err.strerror
-                    raise BuildError(f"cannot read {rel}: {why}") from None
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
-            os.close(fd)
-            raise BuildError(f"{host} changed while the build read it")
-        return fd
-
-    def _info(self, host: str, inner: str) -> tarfile.TarInfo:
-        st = os.lstat(host)
-        info = tarfile.TarInfo(inner.strip("/"))
-        info.mtime = int(st.st_mtime)
-        info.uid, info.gid = self.uid, self.gid
-        if stat.S_ISLNK(st.st_mode):
-            info.type = tarfile.SYMTYPE
-            info.linkname = os.readlink(host)
-        elif stat.S_ISDIR(st.st_mode):
-            info.type = tarfile.DIRTYPE
-            info.mode = self.mode if self.mode is not None else stat.S_IMODE(st.st_mode)
-        else:
-            info.size = st.st_size
-            info.mode = self.mode if self.mode is not None else stat.S_IMODE(st.st_mode)
-        return info
-
-    def write(self, tar_path: str, missing: list[str]) -> None:
-        """The layer: missing destination directories (owned like the files), the files,
-        and the contents of archives ADD extracts."""
-        with tarfile.open(tar_path, "w", format=tarfile.PAX_FORMAT) as tar:
-            for directory in missing:
-                tar.addfile(_dir_info(directory, self.uid, self.gid))
-            for host, inner in self.entries:
-                info = self._info(host, inner)
-                if info.isreg():
-                    with os.fdopen(self._open(host), "rb") as handle:
-                        st = os.fstat(handle.fileno())  # what is read, not what was looked at
-                        info.size, info.mtime = st.st_size, int(st.st_mtime)
-                        if self.mode is None:
-                            info.mode = stat.S_IMODE(st.st_mode)
-                        tar.addfile(info, handle)
-                else:
-                    tar.addfile(info)
-            for archive, dest in self.archives:
-                with os.fdopen(self._open(archive), "rb") as handle:
-                    _extract_into(tar, handle, os.path.basename(archive), dest)
-
-    def _digest_entry(self, digest, host: str, inner: str) -> None:
-        st = os.lstat(host)
-        digest.update(f"{inner}\0{st.st_mode}\0".encode())
-        if stat.S_ISLNK(st.st_mode):
-            digest.update(os.readlink(host).encode())
-        elif stat.S_ISREG(st.st_mode):
-            with os.fdopen(self._open(host), "rb") as handle:
-                while chunk := handle.read(1 << 20):
-                    digest.update(chunk)
-
-    def write_from(self, root: str, tar_path: str, missing: list[str], instr, builder) -> None:
-        """COPY --from: the sources are inside another stage's filesystem at `root`."""
-        self.collect(root, self.remote_sources, None, "", instr, builder)
-        self.write(tar_path, missing)
-
-
-def _inside(root: str, rel: str) -> str:
-    """`rel` in `root`, its directories resolved inside root, its last component not
-    followed (COPY of a symlink copies the link)."""
-    if not rel:
-        return root
-    return os.path.join(secure_join(root, os.path.dirname(rel)), os.path.basename(rel))
-
-
-def _is_archive(path: str) -> bool:
-    try:
-        return tarfile.is_tarfile(path)
-    except OSError:
-        return False
-
-
-def _extract_into(tar: tarfile.TarFile, archive: BinaryIO, name: str, dest: str) -> None:
-    """ADD of a local archive: its entries, re-rooted at `dest`, never outside it."""
-    with tarfile.open(fileobj=archive, mode="r:*") as source:
-        for member in source.getmembers():
-            try:
-                comps = clean_member_path(member.name)
-            except EscapeError as err:
-                raise BuildError(f"ADD {name}: {err}") from None
-            if not comps:
-                continue
-            member = copy.copy(member)
-            member.name = os.path.join(dest.strip("/"), *comps)
-            if member.islnk():
-                link = clean_member_path(member.linkname)
-                member.linkname = os.path.join(dest.strip("/"), *link)
-            tar.addfile(member, source.extractfile(member) if member.isreg() else None)

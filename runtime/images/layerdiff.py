@@ -87,3 +87,33 @@ def write_layer(upper: str, out: BinaryIO, skip: Iterable[str] = ()) -> None:
                         tar.addfile(info, handle)
                 else:
                     tar.addfile(info)
+
+
+def empty_file(path: str) -> bool:
+    try:
+        st = os.lstat(path)
+    except FileNotFoundError:
+        return False
+    return stat.S_ISREG(st.st_mode) and st.st_size == 0
+
+
+def empty_dir(path: str) -> bool:
+    return os.path.isdir(path) and not os.path.islink(path) and not os.listdir(path)
+
+
+def has_changes(upper: str, skip: list[str]) -> bool:
+    """Whether a RUN changed anything but berth's own mount points."""
+    for dirpath, dirnames, filenames in os.walk(upper):
+        rel_dir = os.path.relpath(dirpath, upper)
+        rel_dir = "" if rel_dir == "." else rel_dir
+        if rel_dir and "trusted.overlay.opaque" in os.listxattr(dirpath):
+            return True
+        for name in filenames:
+            if os.path.join(rel_dir, name) not in skip:
+                return True
+        for name in dirnames:
+            rel = os.path.join(rel_dir, name)
+            full = os.path.join(dirpath, name)
+            if os.path.islink(full) or (rel not in skip and rel != "etc" and not os.listdir(full)):
+                return True
+    return False

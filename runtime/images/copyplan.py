@@ -1,0 +1,233 @@
+"""What COPY and ADD write: the sources they take (from the context, another stage, a
+download or a heredoc) and the layer tar that holds them.
+
+Context files are read through the kernel beneath the context's root (runtime.rootdir), a
+link is copied as a link, and archives ADD extracts stay inside their destination.
+"""
+from __future__ import annotations
+
+import copy
+import fnmatch
+import hashlib
+import os
+import stat
+import tarfile
+import time
+from typing import BinaryIO
+
+from common.patterns import Ignore
+
+from ..rootdir import RootDir, is_escape
+from ..securejoin import EscapeError, clean_member_path, secure_join
+from .buildspec import BuildError
+
+
+def dir_info(path: str, uid: int, gid: int, mode: int = 0o755) -> tarfile.TarInfo:
+    info = tarfile.TarInfo(path.strip("/"))
+    info.type = tarfile.DIRTYPE
+    info.mode = mode
+    info.uid, info.gid = uid, gid
+    info.mtime = int(time.time())
+    return info
+
+
+class CopyPlan:
+    """The files one COPY/ADD puts where, and the layer tar that holds them."""
+
+    def __init__(self, dest: str, uid: int, gid: int, mode: int | None, adding: bool) -> None:
+        self.dest = dest
+        self.uid, self.gid, self.mode = uid, gid, mode
+        self.adding = adding
+        self.entries: list[tuple[str, str]] = []  # (host path, path in the image)
+        self.archives: list[tuple[str, str]] = []  # ADD: (archive, directory to extract to)
+        self.remote_sources: list[str] = []
+        self.root = ""  # where the sources are: the context, or another stage's filesystem
+
+    def target_dir(self) -> str:
+        """The directory the copied files land in."""
+        many = len(self.entries) + len(self.archives) + len(self.remote_sources) > 1
+        if self.dest.endswith("/") or many or self.archives:
+            return self.dest.rstrip("/") or "/"
+        if len(self.entries) == 1 and os.path.isdir(self.entries[0][0]):
+            return self.dest.rstrip("/") or "/"
+        return os.path.dirname(self.dest.rstrip("/")) or "/"
+
+    def file(self, host: str, inner: str) -> None:
+        self.entries.append((host, inner))
+
+    def _target(self, name: str, many: bool) -> str:
+        if self.dest.endswith("/") or many:
+            return os.path.join(self.dest, name)
+        return self.dest
+
+    def _matches(self, root: str, pattern: str, ignore: Ignore | None, instr, builder) -> list[str]:
+        """Context-relative paths matching `pattern` (wildcards per path component)."""
+        norm = os.path.normpath("/" + pattern).lstrip("/")
+        if pattern.startswith("..") or os.path.normpath(pattern).startswith(".."):
+            raise builder._fail(instr, f"forbidden path outside the build context: {pattern}")
+        if not norm or norm == ".":
+            return [""]
+        found = [""]
+        for comp in norm.split("/"):
+            nxt = []
+            for base in found:
+                directory = secure_join(root, base)
+                if not any(ch in comp for ch in "*?["):
+                    nxt.append(os.path.join(base, comp))
+                    continue
+                try:
+                    names = sorted(os.listdir(directory))
+                except OSError:
+                    continue
+                nxt += [os.path.join(base, n) for n in names if fnmatch.fnmatchcase(n, comp)]
+            found = nxt
+        return [f for f in found if os.path.lexists(_inside(root, f))
+                and not (ignore and ignore.ignored(f))]
+
+    def collect(self, root: str, sources: list[str], ignore: Ignore | None, tmpdir: str, instr,
+                builder) -> str:
+        """Resolve the sources in `root`; return a digest of everything they copy."""
+        self.root = root
+        digest = hashlib.sha256()
+        matched_all = []
+        for source in sources:
+            if tmpdir and os.path.isabs(source) and source.startswith(tmpdir + "/"):
+                matched_all.append((source, os.path.basename(source), True))
+                continue
+            matches = self._matches(root, source, ignore, instr, builder)
+            if not matches:
+                raise builder._fail(instr, f"file not found in build context or excluded by "
+                                           f".dockerignore: {source}")
+            matched_all += [(_inside(root, m), m, False) for m in matches]
+        many = len(matched_all) > 1
+        for host, rel, downloaded in matched_all:
+            name = os.path.basename(rel.rstrip("/")) or ""
+            if os.path.isdir(host) and not os.path.islink(host):
+                target = self.dest if (self.dest.endswith("/") or not many) else os.path.join(self.dest, name)
+                for dirpath, dirnames, filenames in os.walk(host):
+                    dirnames.sort()
+                    rel_dir = os.path.relpath(dirpath, host)
+                    for item in sorted(dirnames + filenames):
+                        full = os.path.join(dirpath, item)
+                        rel_item = os.path.normpath(os.path.join(rel, rel_dir, item))
+                        if ignore and ignore.ignored(rel_item):
+                            if item in dirnames:
+                                dirnames.remove(item)
+                            continue
+                        inner = os.path.normpath(os.path.join(target, rel_dir, item))
+                        self.entries.append((full, inner))
+                        self._digest_entry(digest, full, inner)
+            elif self.adding and not downloaded and not os.path.islink(host) and _is_archive(host):
+                self.archives.append((host, self.dest))  # a link is copied as a link, never read
+                self._digest_entry(digest, host, self.dest)
+            else:
+                inner = self._target(name, many)
+                if inner.endswith("/"):
+                    inner = os.path.join(inner, name)
+                self.entries.append((host, inner))
+                self._digest_entry(digest, host, inner)
+        return digest.hexdigest()
+
+    def _open(self, host: str) -> int:
+        """An fd for regular file `host` of the context (or stage) root, resolved by the
+        kernel beneath that root: a directory swapped for a symlink while the build runs
+        cannot make it read a file outside (runtime.rootdir)."""
+        rel = os.path.relpath(host, self.root) if self.root else ""
+        if not self.root or rel == ".." or rel.startswith("../"):  # the build's own tmpdir
+            fd = os.open(host, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+        else:
+            with RootDir(self.root, strict=True) as tree:
+                try:
+                    fd = tree.open(rel, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+                except OSError as err:
+                    why = "it leads outside the build context" if is_escape(err) else err.strerror
+                    raise BuildError(f"cannot read {rel}: {why}") from None
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            os.close(fd)
+            raise BuildError(f"{host} changed while the build read it")
+        return fd
+
+    def _info(self, host: str, inner: str) -> tarfile.TarInfo:
+        st = os.lstat(host)
+        info = tarfile.TarInfo(inner.strip("/"))
+        info.mtime = int(st.st_mtime)
+        info.uid, info.gid = self.uid, self.gid
+        if stat.S_ISLNK(st.st_mode):
+            info.type = tarfile.SYMTYPE
+            info.linkname = os.readlink(host)
+        elif stat.S_ISDIR(st.st_mode):
+            info.type = tarfile.DIRTYPE
+            info.mode = self.mode if self.mode is not None else stat.S_IMODE(st.st_mode)
+        else:
+            info.size = st.st_size
+            info.mode = self.mode if self.mode is not None else stat.S_IMODE(st.st_mode)
+        return info
+
+    def write(self, tar_path: str, missing: list[str]) -> None:
+        """The layer: missing destination directories (owned like the files), the files,
+        and the contents of archives ADD extracts."""
+        with tarfile.open(tar_path, "w", format=tarfile.PAX_FORMAT) as tar:
+            for directory in missing:
+                tar.addfile(dir_info(directory, self.uid, self.gid))
+            for host, inner in self.entries:
+                info = self._info(host, inner)
+                if info.isreg():
+                    with os.fdopen(self._open(host), "rb") as handle:
+                        st = os.fstat(handle.fileno())  # what is read, not what was looked at
+                        info.size, info.mtime = st.st_size, int(st.st_mtime)
+                        if self.mode is None:
+                            info.mode = stat.S_IMODE(st.st_mode)
+                        tar.addfile(info, handle)
+                else:
+                    tar.addfile(info)
+            for archive, dest in self.archives:
+                with os.fdopen(self._open(archive), "rb") as handle:
+                    _extract_into(tar, handle, os.path.basename(archive), dest)
+
+    def _digest_entry(self, digest, host: str, inner: str) -> None:
+        st = os.lstat(host)
+        digest.update(f"{inner}\0{st.st_mode}\0".encode())
+        if stat.S_ISLNK(st.st_mode):
+            digest.update(os.readlink(host).encode())
+        elif stat.S_ISREG(st.st_mode):
+            with os.fdopen(self._open(host), "rb") as handle:
+                while chunk := handle.read(1 << 20):
+                    digest.update(chunk)
+
+    def write_from(self, root: str, tar_path: str, missing: list[str], instr, builder) -> None:
+        """COPY --from: the sources are inside another stage's filesystem at `root`."""
+        self.collect(root, self.remote_sources, None, "", instr, builder)
+        self.write(tar_path, missing)
+
+
+def _inside(root: str, rel: str) -> str:
+    """`rel` in `root`, its directories resolved inside root, its last component not
+    followed (COPY of a symlink copies the link)."""
+    if not rel:
+        return root
+    return os.path.join(secure_join(root, os.path.dirname(rel)), os.path.basename(rel))
+
+
+def _is_archive(path: str) -> bool:
+    try:
+        return tarfile.is_tarfile(path)
+    except OSError:
+        return False
+
+
+def _extract_into(tar: tarfile.TarFile, archive: BinaryIO, name: str, dest: str) -> None:
+    """ADD of a local archive: its entries, re-rooted at `dest`, never outside it."""
+    with tarfile.open(fileobj=archive, mode="r:*") as source:
+        for member in source.getmembers():
+            try:
+                comps = clean_member_path(member.name)
+            except EscapeError as err:
+                raise BuildError(f"ADD {name}: {err}") from None
+            if not comps:
+                continue
+            member = copy.copy(member)
+            member.name = os.path.join(dest.strip("/"), *comps)
+            if member.islnk():
+                link = clean_member_path(member.linkname)
+                member.linkname = os.path.join(dest.strip("/"), *link)
+            tar.addfile(member, source.extractfile(member) if member.isreg() else None)
