@@ -1,27 +1,27 @@
-"""Carry out plans concurrently. No decisions here: reconcile made them.
+"""Carry out plans concurrently. No decisions here: compose.reconcile made them.
 
 `up`: networks and volumes first (in parallel), then one task per service, started in
 level order; each waits for its own dependencies' conditions only (pushed by the
 monitors), then removes, recreates, creates and starts its replicas in parallel.
 A failure names the service, the phase and the dependency chain, with the last log
-lines of the dependency that failed.
+lines of the dependency that failed. The other plans: level by level, each level's
+containers in parallel.
 """
 from __future__ import annotations
 
-import os
 import threading
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Callable
 
 from common.errors import BerthError
 
-from .backend import VOLUME, Backend, ContainerInfo, DependencyFailed, NETWORK, PROJECT, VERSION, BERTH_VERSION
-from .convert import compose_labels, config_hash, image_ref, run_options
+from .backend import Backend, ContainerRequest, DependencyFailed, NetworkRequest
 from .errors import ComposeError
+from .events import DONE, FAILED, WORKING, Note, Reporter, Step
 from .hooks import run_hooks, stop_after_hooks
+from .labels import NETWORK, VOLUME, ContainerInfo, resource_labels
 from .model import Project
-from .progress import Progress
-from .reconcile import Action, UpPlan
+from .plan import Action, Change, ContainersPlan, DownPlan, UpPlan
 
 
 class UpError(BerthError):
@@ -37,93 +37,82 @@ def _last_lines(backend: Backend, cid: str, count: int = 5) -> str:
 
 
 class Executor:
-    def __init__(self, project: Project, backend: Backend, progress: Progress,
-                 image_ids: dict[str, str], runtime_dir: str, timeout: float | None = None,
-                 renew_anon_volumes: bool = False) -> None:
+    def __init__(self, backend: Backend, report: Reporter, project: Project | None = None,
+                 timeout: float | None = None) -> None:
         self.project = project
         self.backend = backend
-        self.progress = progress
-        self.image_ids = image_ids
-        self.runtime_dir = runtime_dir
-        self.timeout = timeout
-        self.renew_anon_volumes = renew_anon_volumes  # recreated containers get new ones
+        self.report = report
+        self.timeout = timeout  # waiting for a dependency's condition
         self.lock = threading.Lock()
+        self.ended: set[tuple[str, str]] = set()  # (kind, name) whose step is over
         self.current: dict[str, list[ContainerInfo]] = {}  # service -> its containers now
 
-    # --- resources ---------------------------------------------------------------------
+    def step(self, kind: str, name: str, status: str, state: str = WORKING) -> None:
+        if state != WORKING:
+            with self.lock:
+                self.ended.add((kind, name))
+        self.report(Step(kind, name, status, state))
+
+    # --- up: resources -------------------------------------------------------------------
 
     def create_network(self, key: str) -> None:
-        net = self.project.networks[key]
-        self.progress.update("Network", net.name, "Creating")
+        project = self.project
+        assert project is not None
+        net = project.networks[key]
+        self.step("Network", net.name, "Creating")
         ipam = net.ipam[0] if net.ipam else None
-        self.backend.create_network(
-            net.name, {**{k: v or "" for k, v in net.labels.items()}, PROJECT: self.project.name,
-                       NETWORK: key, VERSION: BERTH_VERSION},
+        self.backend.create_network(NetworkRequest(
+            net.name, resource_labels(project, NETWORK, key, net.labels),
             subnet=ipam.subnet if ipam else None, gateway=ipam.gateway if ipam else None,
-            ip_range=ipam.ip_range if ipam else None, internal=net.internal)
-        self.progress.update("Network", net.name, "Created", done=True)
+            ip_range=ipam.ip_range if ipam else None, internal=net.internal))
+        self.step("Network", net.name, "Created", DONE)
 
     def create_volume(self, key: str) -> None:
-        vol = self.project.volumes[key]
-        self.progress.update("Volume", vol.name, "Creating")
-        self.backend.create_volume(vol.name, {**{k: v or "" for k, v in vol.labels.items()},
-                                              PROJECT: self.project.name, VOLUME: key,
-                                              VERSION: BERTH_VERSION})
-        self.progress.update("Volume", vol.name, "Created", done=True)
+        project = self.project
+        assert project is not None
+        vol = project.volumes[key]
+        self.step("Volume", vol.name, "Creating")
+        self.backend.create_volume(vol.name, resource_labels(project, VOLUME, key, vol.labels))
+        self.step("Volume", vol.name, "Created", DONE)
 
-    # --- containers --------------------------------------------------------------------
+    # --- up: containers ------------------------------------------------------------------
 
-    def container_of(self, service: str) -> str:
-        with self.lock:
-            running = [c for c in self.current.get(service, []) if c.running]
-        if not running:
-            raise ComposeError(f"service {service!r} has no running container to share")
-        return running[0].id
+    def create_container(self, action: Action) -> ContainerInfo:
+        assert self.project is not None
+        return self.backend.create(self.project, ContainerRequest(
+            self.project.services[action.service], action.name, action.number, action.labels,
+            action.inherited))
 
-    def create_container(self, action: Action, inherited: dict[str, str] | None = None) -> ContainerInfo:
-        svc = self.project.services[action.service]
-        image_id = self.image_ids[action.service]
-        labels = compose_labels(self.project, svc, action.number,
-                                config_hash(self.project, svc.name, image_id), image_id)
-        options = run_options(
-            self.project, svc, action.number, action.name, labels,
-            volume_path=self.backend.volume_path,
-            anonymous_volume=lambda: self.backend.create_volume(None, {PROJECT: self.project.name}),
-            container_of=self.container_of, mounts_of=self.backend.mounts,
-            runtime_dir=os.path.join(self.runtime_dir, self.project.name), inherited=inherited)
-        return self.backend.create(image_ref(self.project, svc), options)
-
-    def stop(self, info: ContainerInfo) -> None:
-        """Stop a container this run replaces or removes, after its pre_stop hooks (a
-        failing hook is reported; the container goes all the same)."""
-        failure = stop_after_hooks(self.backend, info, None)
+    def stop(self, info: ContainerInfo, timeout: float | None = None) -> None:
+        """Stop a container after its pre_stop hooks (a failing hook is reported; the
+        container goes all the same)."""
+        failure = stop_after_hooks(self.backend, info, timeout)
         if failure:
-            self.progress.note(failure)
+            self.report(Note(failure))
 
     def _do(self, action: Action, start: bool = True) -> ContainerInfo | None:
-        progress = lambda text, **kw: self.progress.update("Container", action.name, text, **kw)  # noqa: E731
+        progress = lambda text, state=WORKING: self.step("Container", action.name, text, state)  # noqa: E731
         backend = self.backend
         existing = action.existing
         if action.kind == "remove":
             progress("Stopping")
             self.stop(existing)
             backend.remove(existing.id)
-            progress("Removed", done=True)
+            progress("Removed", DONE)
             return None
         if action.kind == "keep":
-            progress("Running", done=True)
+            progress("Running", DONE)
             return existing
         if action.kind == "restart":
             progress("Restarting")
             backend.restart(existing.id)
-            progress("Started", done=True)
+            progress("Started", DONE)
             return backend.container(existing.id)
         if action.kind == "recreate":
             progress("Recreate")
             self.stop(existing)
-            keep = {} if self.renew_anon_volumes else backend.anonymous_volumes(existing.id)
             backend.remove(existing.id)
-            info = self.create_container(action, keep)
+            info = self.create_container(action)
             progress("Recreated")
         elif action.kind == "create":
             progress("Creating")
@@ -132,16 +121,17 @@ class Executor:
         else:
             info = existing
         if not start:
-            progress("Created", done=True)
+            progress("Created", DONE)
             return info
         progress("Starting")
         backend.start(info.id)
         info = backend.container(info.id)
         run_hooks(backend, info, "post_start")
-        progress("Started", done=True)
+        progress("Started", DONE)
         return info
 
     def wait_for_dependencies(self, service: str, failed: dict[str, str]) -> None:
+        assert self.project is not None
         svc = self.project.services[service]
         for dep, condition in svc.depends_on.items():
             if dep not in self.current and dep not in failed:
@@ -153,32 +143,28 @@ class Executor:
             for info in self.current.get(dep, []):
                 if condition.condition == "service_started" and info.running:
                     continue
-                label = {"service_healthy": "Waiting", "service_completed_successfully": "Waiting"}
-                self.progress.update("Container", info.name, label.get(condition.condition, "Waiting"))
+                self.step("Container", info.name, "Waiting")
                 try:
                     reached = self.backend.wait_until(info.id, condition.condition, self.timeout)
                 except DependencyFailed as err:
-                    self.progress.update("Container", info.name, "Error", failed=True)
+                    self.step("Container", info.name, "Error", FAILED)
                     if condition.required:
                         raise DependencyFailed(f"dependency {dep!r} failed: {err}"
                                                f"{_last_lines(self.backend, info.id)}") from None
                     continue
                 text = {"service_healthy": "Healthy",
                         "service_completed_successfully": "Exited"}.get(condition.condition, "Started")
-                self.progress.update("Container", reached.name, text, done=True)
+                self.step("Container", reached.name, text, DONE)
 
-    def run(self, plan: UpPlan, start: bool = True) -> None:
+    def up(self, plan: UpPlan, start: bool = True) -> None:
         for service, actions in plan.actions.items():
             self.current[service] = [a.existing for a in actions
                                      if a.existing is not None and a.kind in ("keep", "start", "restart")]
-        with ThreadPoolExecutor(max_workers=16) as pool:
-            work = [pool.submit(self.create_network, k) for k in plan.networks]
-            work += [pool.submit(self.create_volume, k) for k in plan.volumes]
-            for future in work:
-                future.result()
-            if plan.remove_orphans:
-                for orphan in plan.orphans:
-                    work.append(pool.submit(self._remove_orphan, orphan))
+        resources = [lambda k=k: self.create_network(k) for k in plan.networks]
+        resources += [lambda k=k: self.create_volume(k) for k in plan.volumes]
+        run_parallel(resources, lambda create: create())
+        if plan.remove_orphans:
+            run_parallel(plan.orphans, self._remove_orphan)
         failed: dict[str, str] = {}
         done: dict[str, threading.Event] = {name: threading.Event() for name in plan.actions}
         threads = []
@@ -194,13 +180,14 @@ class Executor:
             raise UpError("\n".join(f"service {name!r}: {why}" for name, why in failed.items()))
 
     def _remove_orphan(self, orphan: ContainerInfo) -> None:
-        self.progress.update("Container", orphan.name, "Removing")
+        self.step("Container", orphan.name, "Removing")
         self.stop(orphan)
         self.backend.remove(orphan.id)
-        self.progress.update("Container", orphan.name, "Removed", done=True)
+        self.step("Container", orphan.name, "Removed", DONE)
 
     def _service(self, service: str, plan: UpPlan, done: dict[str, threading.Event],
                  failed: dict[str, str], start: bool) -> None:
+        assert self.project is not None
         try:
             for dep in self.project.services[service].depends_on:
                 if dep in done:
@@ -210,25 +197,90 @@ class Executor:
             actions = plan.actions[service]
             removals = [a for a in actions if a.kind == "remove"]  # scale down first: they
             rest = [a for a in actions if a.kind != "remove"]       # may hold ports and names
-            with ThreadPoolExecutor(max_workers=8) as pool:
-                list(pool.map(lambda a: self._do(a, start), removals))
-                results = list(pool.map(lambda a: self._do(a, start), rest))
+            run_parallel(removals, lambda a: self._do(a, start), workers=8)
+            results = run_parallel(rest, lambda a: self._do(a, start), workers=8)
             with self.lock:
                 self.current[service] = [r for r in results if r is not None]
         except Exception as err:  # noqa: BLE001 - reported with the service's name
             failed[service] = str(err)
             for action in plan.actions[service]:
-                line = self.progress.lines.get(("Container", action.name))
-                if line is None or line.ended is None:
-                    self.progress.update("Container", action.name, "Error", failed=True)
+                if ("Container", action.name) not in self.ended:
+                    self.step("Container", action.name, "Error", FAILED)
         finally:
             done[service].set()
+
+    # --- the other plans -----------------------------------------------------------------
+
+    def containers(self, plan: ContainersPlan) -> list[str]:
+        """Carry out `plan`; the hooks that failed, for the caller to report once all is
+        done (the containers were stopped all the same)."""
+        failed: list[str] = []
+        for level in plan.levels:
+            run_parallel(level, lambda change: self._change(change, plan, failed))
+        return failed
+
+    def _change(self, change: Change, plan: ContainersPlan, failed: list[str]) -> None:
+        info, backend = change.container, self.backend
+        step = lambda status, state=WORKING: self.step("Container", info.name, status, state)  # noqa: E731
+        verb = change.verb
+        if verb in ("stop", "remove") and info.running:
+            step("Stopping")
+            if failure := stop_after_hooks(backend, info, plan.timeout):
+                failed.append(failure)
+            step("Stopped", WORKING if verb == "remove" else DONE)
+        if verb == "remove":
+            step("Removing")
+            backend.remove(info.id, force=True, volumes=plan.volumes)
+            step("Removed", DONE)
+        elif verb in ("start", "keep"):
+            step("Starting")
+            if verb == "start":
+                backend.start(info.id)
+                try:
+                    run_hooks(backend, info, "post_start")
+                except ComposeError as err:
+                    step("Error", FAILED)
+                    raise ComposeError(f"service {info.service!r}: {err}") from None
+            step("Started", DONE)
+        elif verb == "restart":
+            step("Restarting")
+            backend.restart(info.id, plan.timeout)
+            step("Started", DONE)
+        elif verb == "kill":
+            backend.kill(info.id, plan.signal)
+        elif verb in ("pause", "unpause"):
+            backend.pause(info.id, verb == "pause")
+
+    def down(self, plan: DownPlan) -> list[str]:
+        """Carry out `plan`; the hooks that failed (see `containers`)."""
+        failed = self.containers(plan.containers)
+        for name in plan.networks:
+            self.step("Network", name, "Removing")
+            try:
+                self.backend.remove_network(name)
+                self.step("Network", name, "Removed", DONE)
+            except BerthError as err:  # still in use by an orphan
+                self.step("Network", name, f"Error: {err}", FAILED)
+        for name in plan.volumes:
+            self.step("Volume", name, "Removing")
+            self.backend.remove_volume(name)
+            self.step("Volume", name, "Removed", DONE)
+        for ref in plan.images:
+            self.step("Image", ref, "Removing")
+            try:
+                self.backend.remove_image(ref)
+                self.step("Image", ref, "Removed", DONE)
+            except BerthError as err:  # e.g. still used by another project
+                self.step("Image", ref, str(err), FAILED)
+        return failed
 
 
 def run_parallel(items: list, fn: Callable, workers: int = 16) -> list:
     """Call fn on every item in parallel; raise the first error after all are done."""
     if not items:
         return []
+    if len(items) == 1:
+        return [fn(items[0])]
     with ThreadPoolExecutor(max_workers=min(workers, len(items))) as pool:
         futures: list[Future] = [pool.submit(fn, item) for item in items]
     return [f.result() for f in futures]

@@ -62,7 +62,7 @@ def port(entry: dict, path: tuple = ()) -> Port:
                 app_protocol=entry.get("app_protocol"))
 
 
-def _mount(entry: dict, path: tuple) -> Mount:
+def mount(entry: dict, path: tuple = ()) -> Mount:
     bind = entry.get("bind") or {}
     volume = entry.get("volume") or {}
     tmpfs = entry.get("tmpfs") or {}
@@ -209,7 +209,7 @@ def service(name: str, svc: dict) -> Service:
         environment=dict(svc.get("environment", {})),
         ports=tuple(port(p, path + ("ports", i)) for i, p in enumerate(svc.get("ports", ()))),
         expose=_strs(svc.get("expose")),
-        volumes=tuple(_mount(v, path + ("volumes", i)) for i, v in enumerate(svc.get("volumes", ()))),
+        volumes=tuple(mount(v, path + ("volumes", i)) for i, v in enumerate(svc.get("volumes", ()))),
         tmpfs=_strs(svc.get("tmpfs")), volumes_from=_strs(svc.get("volumes_from")),
         networks=networks, network_mode=svc.get("network_mode"),
         depends_on={dep: Dependency(condition=opts.get("condition", "service_started"),

@@ -16,8 +16,9 @@ from typing import Callable
 
 from common.patterns import Ignore
 
-from .backend import Backend, ContainerInfo
+from .backend import Backend, ExecRequest
 from .errors import ComposeError
+from .labels import ContainerInfo
 from .model import Project, WatchRule
 
 SYNC_ACTIONS = ("sync", "sync+restart", "sync+exec")
@@ -186,10 +187,10 @@ class Watcher:
         for trigger, _ in hits:
             if trigger.rule.action == "sync+exec" and trigger.rule.exec is not None:
                 hook = trigger.rule.exec
+                env = [f"{k}={v}" for k, v in hook.environment.items() if v is not None]
                 for info in containers:
-                    code = self.backend.exec_wait(
-                        info.id, list(hook.command), hook.user, hook.working_dir,
-                        [f"{k}={v}" for k, v in hook.environment.items() if v is not None])
+                    code, _ = self.backend.exec(info.id, ExecRequest(
+                        list(hook.command), hook.user, hook.working_dir, env)).wait()
                     if code:
                         self.say(f"exec in {info.name} exited with code {code}")
         verb = {"sync": "Synced", "sync+restart": "Synced and restarted", "restart": "Restarted",

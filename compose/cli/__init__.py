@@ -8,13 +8,21 @@ from common.errors import BerthError
 
 
 
-# the modules that define each command (or group); any other command is in `project`
-MODULES = {"build": ("build",), "config": ("config",), "container": ("containers",),
-           "image": ("images", "build", "registry"), "network": ("networks",),
-           "volume": ("networks",), "pull": ("registry",), "push": ("registry",),
-           "login": ("registry",), "logout": ("registry",), "watch": ("watch",)}
-ALL_MODULES = ("build", "config", "containers", "images", "networks", "project", "registry",
-               "watch")
+# the modules that define each command (or group), under compose.cli
+MODULES = {
+    "up": ("up",), "create": ("up",), "down": ("up",), "scale": ("up",),
+    "start": ("lifecycle",), "stop": ("lifecycle",), "restart": ("lifecycle",),
+    "kill": ("lifecycle",), "rm": ("lifecycle",), "pause": ("lifecycle",),
+    "unpause": ("lifecycle",), "wait": ("lifecycle",),
+    "ps": ("inspect",), "logs": ("inspect",), "top": ("inspect",), "port": ("inspect",),
+    "images": ("inspect",), "volumes": ("inspect",), "ls": ("inspect",),
+    "events": ("inspect",), "stats": ("inspect",), "version": ("inspect",),
+    "exec": ("oneoff",), "run": ("oneoff",), "attach": ("oneoff",), "cp": ("oneoff",),
+    "build": ("build",), "config": ("config",), "pull": ("registry",), "push": ("registry",),
+    "watch": ("watch",), "container": ("engine.container",), "image": ("engine.image",),
+    "network": ("engine.network",), "volume": ("engine.volume",),
+    "login": ("engine.image",), "logout": ("engine.image",)}
+ALL_MODULES = tuple(sorted({name for names in MODULES.values() for name in names}))
 
 
 def main() -> None:
@@ -24,7 +32,7 @@ def main() -> None:
     from .app import app
 
     words = invoked(sys.argv[1:])
-    for name in MODULES.get(words[0], ("project",)) if words else ALL_MODULES:
+    for name in MODULES.get(words[0], ALL_MODULES) if words else ALL_MODULES:
         import_module(f"{__name__}.{name}")
     if words and not only_invoked(app, words):  # not a command after all: typer says so
         for name in ALL_MODULES:

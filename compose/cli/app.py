@@ -1,4 +1,5 @@
-"""The typer app, its global options (docker compose's), and how commands load a project."""
+"""The typer app, its global options (docker compose's), how commands load a project and
+reach the backend, and how they show the service API's work."""
 from __future__ import annotations
 
 import os
@@ -11,8 +12,10 @@ import typer
 from ..errors import ComposeError
 
 if TYPE_CHECKING:
+    from ..backend import Backend
     from ..load import LoadOptions
     from ..model import Project
+    from .progress import Progress
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   context_settings={"help_option_names": ["-h", "--help"]},
@@ -64,9 +67,34 @@ def load(ctx: typer.Context, targets: tuple[str, ...] = ()) -> "Project":
     return project
 
 
-def fail(message: str, code: int = 1) -> "typer.Exit":
-    typer.echo(f"berth: {message}", err=True)
-    return typer.Exit(code)
+def project_name(ctx: typer.Context) -> tuple["Project | None", str]:
+    """The project (when its files load) and its name. Commands that only act on what
+    exists (down, ps, logs, stop...) still work with -p when the files are gone."""
+    from ..load import normalize_project_name
+
+    try:
+        project = load(ctx)
+        return project, project.name
+    except ComposeError:
+        opts = ctx.find_root().obj
+        name = opts.project_name or os.environ.get("COMPOSE_PROJECT_NAME")
+        if not name:
+            raise
+        return None, normalize_project_name(name, explicit=True)
+
+
+def backend() -> "Backend":
+    """The backend on berth's runtime, for BERTH_ROOT."""
+    from ..adapter import RuntimeBackend
+
+    return RuntimeBackend(os.environ)
+
+
+def progress(title: str = "Running", builds: bool = True) -> "Progress":
+    """A reporter that shows the service API's events (close it when done)."""
+    from .progress import Progress
+
+    return Progress(title=title, builds=builds)
 
 
 def cache_dir():
@@ -79,15 +107,4 @@ def cache_dir():
     return Path(base) / "berth" / "projects"
 
 
-def engine():
-    """The runtime's containers API (and through it images and volumes) for BERTH_ROOT."""
-    from runtime.containers import Containers
-    from runtime.paths import Paths
 
-    return Containers(Paths.from_env(os.environ))
-
-
-def print_table(rows: list[list[str]], headers: list[str]) -> None:
-    widths = [max([len(h)] + [len(r[i]) for r in rows]) for i, h in enumerate(headers)]
-    for row in [headers] + rows:
-        typer.echo("   ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip())

@@ -1,33 +1,22 @@
-"""`berth pull`, `push`, `login`, `logout`, and `berth image pull|push`."""
+"""`berth pull` and `push`: a project's service images, or images named outright."""
 from __future__ import annotations
 
-import os
 import sys
 from typing import List, Optional
 
 import typer
 
 from ..errors import ComposeError
-from .app import app, engine
-from .images import image_app
-
-
-def registry():
-    from runtime import settings
-    from runtime.images.registry import Registry
-
-    api = engine()
-    conf = settings.load(api.paths)
-    return Registry(api.images, dict(os.environ), conf.insecure_registries,
-                    conf.max_concurrent_downloads)
+from ..labels import image_ref
+from .app import app, backend, load
 
 
 class LayerProgress:
-    """Per-layer progress: bars on a terminal, a line per step otherwise."""
+    """Per-layer progress of a pull or push: bars on a terminal, a line per step
+    otherwise."""
 
-    def __init__(self, title: str) -> None:
+    def __init__(self) -> None:
         self.tty = sys.stderr.isatty()
-        self.title = title
         self.tasks: dict[str, int] = {}
         self.shown: dict[str, str] = {}
         self.bars = None
@@ -57,49 +46,31 @@ class LayerProgress:
 def pull_images(refs: list[str], platform: str | None, quiet: bool) -> None:
     from common.reference import parse
 
-    reg = registry()
+    be = backend()
     for ref in refs:
-        progress = None if quiet else LayerProgress(f"Pulling {ref}")
+        progress = None if quiet else LayerProgress()
         try:
-            image = reg.pull(ref, platform, progress)
+            be.pull(ref, platform, progress)
         finally:
             if progress:
                 progress.close()
-        if not quiet:
-            print(f"Digest: {image.manifest_digest}", file=sys.stderr)
-        typer.echo(parse(ref).familiar() if not parse(ref).digest else str(parse(ref)))
+        parsed = parse(ref)
+        typer.echo(parsed.familiar() if not parsed.digest else str(parsed))
 
 
 def push_images(refs: list[str], quiet: bool) -> None:
-    reg = registry()
+    be = backend()
     for ref in refs:
-        progress = None if quiet else LayerProgress(f"Pushing {ref}")
+        progress = None if quiet else LayerProgress()
         try:
-            digest = reg.push(ref, progress)
+            digest = be.push(ref, progress)
         finally:
             if progress:
                 progress.close()
         typer.echo(f"{ref}: digest: {digest}")
 
 
-@image_app.command("pull")
-def image_pull(refs: List[str] = typer.Argument(..., metavar="IMAGE..."),
-               platform: Optional[str] = typer.Option(None, "--platform"),
-               quiet: bool = typer.Option(False, "-q", "--quiet")) -> None:
-    """Pull images from their registries."""
-    pull_images(refs, platform, quiet)
-
-
-@image_app.command("push")
-def image_push(refs: List[str] = typer.Argument(..., metavar="IMAGE..."),
-               quiet: bool = typer.Option(False, "-q", "--quiet")) -> None:
-    """Push images to their registries."""
-    push_images(refs, quiet)
-
-
 def _project_or_none(ctx: typer.Context, names: list[str]):
-    from .app import load
-
     try:
         project = load(ctx)
     except ComposeError:
@@ -122,8 +93,6 @@ def pull(ctx: typer.Context, names: Optional[List[str]] = typer.Argument(None, m
             raise ComposeError("nothing to pull: no compose project here and no image named")
         pull_images(list(names), platform, quiet)
         return
-    from ..convert import image_ref
-
     for name in names or list(project.services):
         svc = project.services[name]
         if not svc.image or (ignore_buildable and svc.build):
@@ -146,41 +115,7 @@ def push(ctx: typer.Context, names: Optional[List[str]] = typer.Argument(None, m
             raise ComposeError("nothing to push: no compose project here and no image named")
         push_images(list(names), quiet)
         return
-    from ..convert import image_ref
-
     for name in names or list(project.services):
         svc = project.services[name]
         if svc.image or svc.build:
             push_images([image_ref(project, svc)], quiet)
-
-
-@app.command("login")
-def login(server: Optional[str] = typer.Argument(None),
-          username: Optional[str] = typer.Option(None, "-u", "--username"),
-          password: Optional[str] = typer.Option(None, "-p", "--password"),
-          password_stdin: bool = typer.Option(False, "--password-stdin")) -> None:
-    """Store credentials for a registry (checked against it first)."""
-    from runtime.images.registry import save_credentials
-
-    server = server or "docker.io"
-    if password_stdin:
-        password = sys.stdin.read().rstrip("\n")
-    if not username:
-        username = typer.prompt("Username")
-    if password is None:
-        password = typer.prompt("Password", hide_input=True)
-    registry().login(server, username, password)
-    path = save_credentials(server, username, password, dict(os.environ))
-    typer.echo(f"Login Succeeded (credentials stored in {path})")
-
-
-@app.command("logout")
-def logout(server: Optional[str] = typer.Argument(None)) -> None:
-    """Forget the credentials of a registry."""
-    from runtime.images.registry import remove_credentials
-
-    server = server or "docker.io"
-    if remove_credentials(server, dict(os.environ)):
-        typer.echo(f"Removing login credentials for {server}")
-    else:
-        typer.echo(f"Not logged in to {server}")

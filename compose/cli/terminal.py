@@ -10,10 +10,9 @@ import sys
 import termios
 import tty as ttymod
 from contextlib import contextmanager
-from typing import Iterator
+from typing import Callable, Iterator
 
-from runtime.monitor import ERROR, EXIT, STDERR, STDOUT
-from runtime.ptys import set_size
+from ..backend import ERROR, EXIT, STDERR, STDOUT, Attachment, ExecRequest, Process
 
 
 def terminal_size() -> tuple[int, int]:
@@ -44,7 +43,7 @@ def _write_all(fd: int, data: bytes) -> None:
         data = data[written:]
 
 
-def attach(attachment, stdin: bool, tty: bool) -> int:
+def attach(attachment: Attachment, stdin: bool, tty: bool) -> int:
     """Relay between this process's stdio and an attachment until the container exits."""
     stdin_open = stdin
     if tty:
@@ -78,23 +77,19 @@ def attach(attachment, stdin: bool, tty: bool) -> int:
                         return int(payload) if payload else -1
 
 
-def exec_in(api, ref: str, argv: list[str], *, user: str | None, workdir: str | None,
-            env: list[str], interactive: bool, tty: bool, privileged: bool = False) -> int:
-    """Run a command in a running container with this terminal; its exit code."""
-    if not tty:
+def exec_in(start: Callable[[ExecRequest], Process], request: ExecRequest,
+            interactive: bool) -> int:
+    """Run the process `start(request)` starts with this terminal; its exit code."""
+    if not request.tty:
         stdin = 0 if interactive else os.open(os.devnull, os.O_RDONLY)
-        relay, err_fd, _ = api.exec_process(ref, argv, user=user, workdir=workdir, env=env,
-                                            stdio=(stdin, 1, 2), privileged=privileged)
-        return _wait_relay(relay, err_fd)
-    null = os.open(os.devnull, os.O_RDWR)
-    relay, err_fd, master = api.exec_process(ref, argv, user=user, workdir=workdir, env=env,
-                                             stdio=(null, null, null), tty=True,
-                                             privileged=privileged)
-    os.close(null)
+        request = ExecRequest(**{**request.__dict__, "stdio": (stdin, 1, 2)})
+        return _wait(start(request))
+    process = start(request)
+    master = process.terminal
     if master < 0:
-        return _wait_relay(relay, err_fd)
-    set_size(master, *terminal_size())
-    signal.signal(signal.SIGWINCH, lambda *_: set_size(master, *terminal_size()))
+        return _wait(process)
+    process.resize(*terminal_size())
+    signal.signal(signal.SIGWINCH, lambda *_: process.resize(*terminal_size()))
     with raw_terminal(interactive):
         sources = [master] + ([0] if interactive else [])
         while True:
@@ -114,15 +109,14 @@ def exec_in(api, ref: str, argv: list[str], *, user: str | None, workdir: str | 
                     break
                 _write_all(1, data)
     os.close(master)
-    return _wait_relay(relay, err_fd)
+    return _wait(process)
 
 
-def _wait_relay(relay: int, err_fd: int) -> int:
-    from runtime.nsexec import wait_relay
-
-    previous = signal.signal(signal.SIGINT, lambda signum, _f: os.kill(relay, signum))
+def _wait(process: Process) -> int:
+    """Its exit code; Ctrl-C meanwhile goes to it."""
+    previous = signal.signal(signal.SIGINT, lambda signum, _f: os.kill(process.pid, signum))
     try:
-        code, error = wait_relay(relay, err_fd)
+        code, error = process.wait()
     finally:
         signal.signal(signal.SIGINT, previous)
     if error:

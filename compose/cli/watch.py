@@ -8,19 +8,20 @@ from typing import List, Optional
 
 import typer
 
-from .app import app, load
+from .. import service
+from .app import app, backend, load
 
 
 def make_watcher(ctx, project, be, services, quiet: bool):
     from ..watch import Watcher
-    from .project import converge
+    from .up import converge
 
     def say(line: str) -> None:
         stamp = time.strftime("%H:%M:%S")
         print(f"{stamp} watch: {line}", file=sys.stderr, flush=True)
 
-    def rebuild(service: str) -> None:
-        converge(ctx, [service], no_deps=True, build=True, quiet_build=quiet)
+    def rebuild(name: str) -> None:
+        converge(ctx, service.UpRequest(services=(name,), no_deps=True, build=True), quiet)
 
     return Watcher(project, be, services, say, rebuild)
 
@@ -31,13 +32,13 @@ def watch(ctx: typer.Context, services: Optional[List[str]] = typer.Argument(Non
           prune: bool = typer.Option(False, "--prune", help="Remove dangling images after rebuilds."),
           quiet: bool = typer.Option(False, "--quiet", help="Hide build output.")) -> None:
     """Watch the build contexts of services and sync, restart or rebuild on changes."""
-    from .project import backend, converge
+    from .up import converge
 
     if no_up:
         project = load(ctx, tuple(services or ()))
         be = backend()
     else:
-        project, be = converge(ctx, services, quiet_build=quiet)
+        project, be, _ = converge(ctx, service.UpRequest(services=tuple(services or ())), quiet)
     names = list(services or project.services)
     watcher = make_watcher(ctx, project, be, names, quiet)
     stop = threading.Event()
@@ -46,4 +47,4 @@ def watch(ctx: typer.Context, services: Optional[List[str]] = typer.Argument(Non
     except KeyboardInterrupt:
         stop.set()
     if prune:
-        be.api.images.prune(False, {c.spec.image_id for c in be.api.list()})
+        be.prune_images()

@@ -22,8 +22,6 @@ from .. import state as statefile
 from ..fsutil import open_private, read_json
 from ..paths import Paths
 from ..protocol import line
-# compose imports these from here; runtime.protocol is their home
-from ..protocol import ERROR, EXIT, STDERR, STDOUT  # noqa: F401
 from ..spec import ContainerSpec
 from ..state import Status
 from ..syscalls import SYSCALLS

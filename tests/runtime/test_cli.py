@@ -121,6 +121,7 @@ def test_frames_that_come_with_the_attach_reply_are_not_lost(tmp_path, capfd):
     import socket
     import threading
 
+    from compose.adapter.runtime_backend import FramedAttachment
     from compose.cli.terminal import attach
     from runtime.client import Attachment
     from runtime.protocol import ERROR, EXIT, FRAME
@@ -141,7 +142,7 @@ def test_frames_that_come_with_the_attach_reply_are_not_lost(tmp_path, capfd):
     thread = threading.Thread(target=monitor)
     thread.start()
     time.sleep(0.05)
-    assert attach(Attachment(path, stdin=False), stdin=False, tty=False) == 127
+    assert attach(FramedAttachment(Attachment(path, stdin=False)), stdin=False, tty=False) == 127
     thread.join()
     server.close()
     assert "executable file not found" in capfd.readouterr().err

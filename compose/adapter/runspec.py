@@ -1,9 +1,9 @@
-"""From a compose service to the runtime's run options for one of its containers."""
+"""From a compose container request to the runtime's run options (part of the adapter:
+the one place where compose's model meets the runtime's types)."""
 from __future__ import annotations
 
-import hashlib
-import json
 import os
+from dataclasses import dataclass
 from typing import Callable
 
 from runtime.create import RunOptions
@@ -11,48 +11,21 @@ from runtime.fsutil import atomic_write, make_dir
 from runtime.securityopts import security_options
 from runtime.spec import Endpoint, Healthcheck, Mount, NetworkConfig, PortMapping, Resources
 
-from . import backend as labels_
-from .errors import ComposeError
-from .hooks import hook_labels
-from .model import Port, Project, Service
-
-# what changes the container itself; scale, build, dependencies and the like do not
-_NOT_HASHED = ("build", "scale", "depends_on", "profiles", "develop", "pull_policy", "attach")
+from ..backend import ContainerRequest
+from ..errors import ComposeError
+from ..model import Port, Project, Service
 
 
-def config_hash(project: Project, service: str, image_id: str) -> str:
-    """docker compose's rule: a container is recreated when this changes."""
-    tree = dict(project.tree.get("services", {}).get(service, {}))
-    for key in _NOT_HASHED:
-        tree.pop(key, None)
-    if isinstance(tree.get("deploy"), dict):
-        tree["deploy"] = {k: v for k, v in tree["deploy"].items() if k != "replicas"}
-        if not tree["deploy"]:
-            del tree["deploy"]
-    raw = json.dumps({"service": tree, "image": image_id}, sort_keys=True, default=str)
-    return hashlib.sha256(raw.encode()).hexdigest()
+@dataclass
+class Lookups:
+    """What the conversion asks of the runtime: volumes, and the containers a service
+    shares namespaces or volumes with."""
 
-
-def container_name(project: Project, svc: Service, number: int) -> str:
-    return svc.container_name or f"{project.name}-{svc.name}-{number}"
-
-
-def image_ref(project: Project, svc: Service) -> str:
-    return svc.image or f"{project.name}-{svc.name}"
-
-
-def compose_labels(project: Project, svc: Service, number: int, hash_: str, image_id: str,
-                   oneoff: bool = False) -> dict[str, str]:
-    deps = ",".join(f"{name}:{dep.condition}:{str(dep.restart).lower()}"
-                    for name, dep in svc.depends_on.items())
-    return {
-        labels_.PROJECT: project.name, labels_.SERVICE: svc.name, labels_.NUMBER: str(number),
-        labels_.ONEOFF: "True" if oneoff else "False", labels_.CONFIG_HASH: hash_,
-        labels_.CONFIG_FILES: ",".join(project.compose_files),
-        labels_.WORKING_DIR: project.working_dir, labels_.DEPENDS_ON: deps,
-        labels_.IMAGE: image_id, labels_.VERSION: labels_.BERTH_VERSION,
-        **hook_labels(svc),
-    }
+    volume_path: Callable[[str], str]  # a named volume's data directory (made if missing)
+    anonymous_volume: Callable[[], str]  # a new anonymous volume's name
+    container_of: Callable[[str], str]  # a running container of a service of the project
+    mounts_of: Callable[[str], list[Mount]]  # a container's mounts (volumes_from)
+    runtime_dir: str  # where a project's secrets and configs are written
 
 
 def port_mapping(port: Port) -> PortMapping:
@@ -101,17 +74,60 @@ def _files(project: Project, svc: Service, runtime_dir: str) -> list[Mount]:
     return mounts
 
 
-def run_options(project: Project, svc: Service, number: int, name: str, labels: dict[str, str],
-                *, volume_path: Callable[[str], str | None],
-                anonymous_volume: Callable[[], str],
-                container_of: Callable[[str], str], mounts_of: Callable[[str], list[Mount]],
-                runtime_dir: str, inherited: dict[str, str] | None = None) -> RunOptions:
-    """Everything the runtime needs to create container `name` of service `svc`.
+def run_options(project: Project, request: ContainerRequest, lookups: Lookups) -> RunOptions:
+    """Everything the runtime needs to create the container `request` describes.
 
-    `inherited` maps target paths to the anonymous volumes of the container this one
-    replaces: like compose, the new container mounts them again, so data in an image's
-    VOLUME or an unnamed `volumes:` entry survives a recreate."""
-    inherited = {target.rstrip("/") or "/": volume for target, volume in (inherited or {}).items()}
+    `request.inherited_volumes` maps target paths to the anonymous volumes of the
+    container this one replaces: like compose, the new container mounts them again, so
+    data in an image's VOLUME or an unnamed `volumes:` entry survives a recreate."""
+    svc = request.service
+    inherited = {target.rstrip("/") or "/": volume
+                 for target, volume in request.inherited_volumes.items()}
+    mounts = _mounts(project, svc, inherited, lookups)
+    taken = {m.target.rstrip("/") or "/" for m in mounts}
+    for target, volume in inherited.items():  # the image's VOLUMEs
+        if target not in taken:
+            mounts.append(Mount(type="bind", source=lookups.volume_path(volume), target=target,
+                                volume=volume))
+    network = _network(project, svc, lookups.container_of)
+    for endpoint in network.endpoints if request.oneoff else ():
+        endpoint.static_ip = None  # the service's own container holds that address
+        if not request.use_aliases:  # a one-off answers to its own name only
+            endpoint.aliases = []
+    healthcheck, no_healthcheck = _healthcheck(svc)
+    security = security_options(list(svc.security_opt))  # checked before anything is made
+    res = svc.resources
+    return RunOptions(
+        name=request.name, command=list(svc.command) if svc.command is not None else None,
+        entrypoint=list(svc.entrypoint) if svc.entrypoint is not None else None,
+        env=[f"{k}={v}" for k, v in svc.environment.items() if v is not None],
+        working_dir=svc.working_dir, user=svc.user, hostname=svc.hostname,
+        domainname=svc.domainname or "", labels={**{k: v or "" for k, v in svc.labels.items()},
+                                                  **request.labels},
+        mounts=mounts, read_only=svc.read_only, privileged=svc.privileged,
+        cap_add=list(svc.cap_add), cap_drop=list(svc.cap_drop), group_add=list(svc.group_add),
+        ulimits={k: [u.soft, u.hard] for k, u in svc.ulimits.items()},
+        resources=Resources(memory=res.memory, memory_swap=res.memswap, cpus=res.cpus,
+                            cpu_shares=res.cpu_shares, pids=res.pids,
+                            memory_reservation=res.memory_reservation, cpuset=res.cpuset,
+                            swappiness=res.swappiness),
+        restart=svc.restart, stop_signal=svc.stop_signal, stop_timeout=svc.stop_grace_period,
+        init=svc.init, tty=svc.tty if request.tty is None else request.tty,
+        open_stdin=svc.stdin_open if request.stdin_open is None else request.stdin_open,
+        auto_remove=request.auto_remove, healthcheck=healthcheck,
+        no_healthcheck=no_healthcheck, network=network,
+        sysctls={k: v or "" for k, v in svc.sysctls.items()}, shm_size=res.shm_size,
+        ipc=_namespace_mode(svc.ipc, lookups.container_of) or "private",
+        pid_mode=_namespace_mode(svc.pid, lookups.container_of) or "",
+        devices=[[d.source, d.target, d.permissions] for d in svc.devices],
+        log_max_size=svc.logging.max_size, log_max_files=svc.logging.max_files,
+        uts=svc.uts or "", oom_score_adj=svc.oom_score_adj, **security)
+
+
+def _mounts(project: Project, svc: Service, inherited: dict[str, str],
+            lookups: Lookups) -> list[Mount]:
+    """The service's volumes, tmpfs, volumes_from, secrets and configs (`inherited`
+    anonymous volumes used here are taken out of it)."""
     mounts: list[Mount] = []
     for mount in svc.volumes:
         if mount.type == "bind":
@@ -119,17 +135,15 @@ def run_options(project: Project, svc: Service, number: int, name: str, labels: 
                                 read_only=mount.read_only, propagation=mount.propagation,
                                 create_source=mount.create_host_path))
         elif mount.type == "volume":
-            if mount.source:
-                volume = project.volumes[mount.source]
-                path = volume_path(volume.name)
-                if path is None:
-                    raise ComposeError(f"service {svc.name!r}: volume {volume.name} is missing")
-                volume_name = volume.name
+            if mount.source:  # a project's volume, or (run -v) any named volume
+                volume = project.volumes.get(mount.source)
+                volume_name = volume.name if volume else mount.source
             else:
-                volume_name = inherited.pop(mount.target.rstrip("/") or "/", None) or anonymous_volume()
-                path = volume_path(volume_name)
-            mounts.append(Mount(type="bind", source=path, target=mount.target,
-                                read_only=mount.read_only, subpath=mount.subpath,
+                volume_name = (inherited.pop(mount.target.rstrip("/") or "/", None)
+                               or lookups.anonymous_volume())
+            mounts.append(Mount(type="bind", source=lookups.volume_path(volume_name),
+                                target=mount.target, read_only=mount.read_only,
+                                subpath=mount.subpath,
                                 volume=None if mount.nocopy else volume_name))
         elif mount.type == "tmpfs":
             mounts.append(Mount(type="tmpfs", target=mount.target, tmpfs_size=mount.tmpfs_size,
@@ -143,48 +157,11 @@ def run_options(project: Project, svc: Service, number: int, name: str, labels: 
         mounts.append(Mount(type="tmpfs", target=path, tmpfs_size=size))
     for source in svc.volumes_from:
         ref, _, mode = source.partition(":")
-        if ref.startswith("container:"):
-            inherited = mounts_of(ref[len("container:"):])
-        else:
-            inherited = mounts_of(container_of(ref))
-        for mount in inherited:
-            if mode == "ro":
-                mount = Mount(**{**mount.__dict__, "read_only": True})
-            mounts.append(mount)
-    mounts += _files(project, svc, runtime_dir)
-    taken = {m.target.rstrip("/") or "/" for m in mounts}
-    for target, volume in inherited.items():  # the image's VOLUMEs
-        path = volume_path(volume)
-        if target not in taken and path:
-            mounts.append(Mount(type="bind", source=path, target=target, volume=volume))
-
-    network = _network(project, svc, container_of)
-    healthcheck, no_healthcheck = _healthcheck(svc)
-    security = security_options(list(svc.security_opt))  # checked before anything is made
-    res = svc.resources
-    return RunOptions(
-        name=name, command=list(svc.command) if svc.command is not None else None,
-        entrypoint=list(svc.entrypoint) if svc.entrypoint is not None else None,
-        env=[f"{k}={v}" for k, v in svc.environment.items() if v is not None],
-        working_dir=svc.working_dir, user=svc.user, hostname=svc.hostname,
-        domainname=svc.domainname or "", labels={**{k: v or "" for k, v in svc.labels.items()},
-                                                  **labels},
-        mounts=mounts, read_only=svc.read_only, privileged=svc.privileged,
-        cap_add=list(svc.cap_add), cap_drop=list(svc.cap_drop), group_add=list(svc.group_add),
-        ulimits={k: [u.soft, u.hard] for k, u in svc.ulimits.items()},
-        resources=Resources(memory=res.memory, memory_swap=res.memswap, cpus=res.cpus,
-                            cpu_shares=res.cpu_shares, pids=res.pids,
-                            memory_reservation=res.memory_reservation, cpuset=res.cpuset,
-                            swappiness=res.swappiness),
-        restart=svc.restart, stop_signal=svc.stop_signal, stop_timeout=svc.stop_grace_period,
-        init=svc.init, tty=svc.tty, open_stdin=svc.stdin_open, healthcheck=healthcheck,
-        no_healthcheck=no_healthcheck, network=network,
-        sysctls={k: v or "" for k, v in svc.sysctls.items()}, shm_size=res.shm_size,
-        ipc=_namespace_mode(svc.ipc, container_of) or "private",
-        pid_mode=_namespace_mode(svc.pid, container_of) or "",
-        devices=[[d.source, d.target, d.permissions] for d in svc.devices],
-        log_max_size=svc.logging.max_size, log_max_files=svc.logging.max_files,
-        uts=svc.uts or "", oom_score_adj=svc.oom_score_adj, **security)
+        cid = ref[len("container:"):] if ref.startswith("container:") else lookups.container_of(ref)
+        for shared in lookups.mounts_of(cid):
+            mounts.append(Mount(**{**shared.__dict__, "read_only": True}) if mode == "ro"
+                          else shared)
+    return mounts + _files(project, svc, lookups.runtime_dir)
 
 
 def _namespace_mode(value: str | None, container_of: Callable[[str], str]) -> str | None:

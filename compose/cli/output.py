@@ -7,7 +7,8 @@ import sys
 import threading
 from typing import Callable, Iterable
 
-from .backend import Backend, ContainerInfo
+from ..backend import Backend
+from ..labels import ContainerInfo
 
 _COLORS = ("36", "33", "32", "35", "34", "96", "93", "92", "95", "94")
 

@@ -1,11 +1,14 @@
-"""Progress output like docker compose v2: a live line per object on a terminal,
-plain lines otherwise. Thread-safe: the executor reports from many threads."""
+"""The service API's events on the terminal, like docker compose v2: a live line per
+object on a terminal, plain lines otherwise; notes above them, build output as it comes.
+Thread-safe: the executor reports from many threads."""
 from __future__ import annotations
 
 import sys
 import threading
 import time
 from dataclasses import dataclass, field
+
+from ..events import DONE, FAILED, Event, Note, Output, Step
 
 
 @dataclass
@@ -19,7 +22,11 @@ class _Line:
 
 
 class Progress:
-    def __init__(self, stream=None, tty: bool | None = None, title: str = "Running") -> None:
+    """A Reporter (call it with events); `close` it when the work is over."""
+
+    def __init__(self, stream=None, tty: bool | None = None, title: str = "Running",
+                 builds: bool = True) -> None:
+        self.builds = builds  # show what builds print
         self.stream = stream or sys.stderr
         self.tty = self.stream.isatty() if tty is None else tty
         self.title = title
@@ -49,6 +56,15 @@ class Progress:
             out.append(f" {line.text}".ljust(12), style="red" if line.failed else None)
             out.append(f" {elapsed:.1f}s\n", style="dim")
         return out
+
+    def __call__(self, event: Event) -> None:
+        if isinstance(event, Step):
+            self.update(event.kind, event.name, event.status, event.state == DONE,
+                        event.state == FAILED)
+        elif isinstance(event, Note):
+            self.note(event.text)
+        elif isinstance(event, Output) and self.builds:
+            self.note(event.render())
 
     def update(self, kind: str, name: str, text: str, done: bool = False,
                failed: bool = False) -> None:

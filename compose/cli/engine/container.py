@@ -4,12 +4,16 @@ from __future__ import annotations
 import json
 import os
 import sys
-import time
 from typing import List, Optional
 
 import typer
 
-from .app import app, engine, print_table
+from ...backend import ExecRequest
+from ..app import app
+from ..formatting import human_ago, print_table, process_rows
+from ..inspect import parse_since
+from ..oneoff import resolve_env
+from . import engine, networks, single
 
 container_app = typer.Typer(no_args_is_help=True, help="Manage containers.")
 app.add_typer(container_app, name="container")
@@ -19,7 +23,7 @@ _PASSTHROUGH = {"allow_interspersed_args": False}
 
 def parse_volume(text: str, api) -> "object":
     """-v SRC:DST[:OPTS] (a host path or a named volume), or DST alone (anonymous)."""
-    from runtime.spec import Mount
+    from runtime.api import Mount
 
     parts = text.split(":")
     if len(parts) == 1:
@@ -43,10 +47,10 @@ def parse_volume(text: str, api) -> "object":
 
 def parse_publish(text: str) -> list:
     """-p in docker's syntax ([IP:][HOST:]CONTAINER[/PROTO], ranges) -> PortMappings."""
-    from ..canonical import parse_port
-    from ..convert import port_mapping
-    from ..errors import ComposeError
-    from ..typed import port
+    from ...adapter.runspec import port_mapping
+    from ...canonical import parse_port
+    from ...errors import ComposeError
+    from ...typed import port
 
     try:
         entries = parse_port(text, ())
@@ -56,8 +60,8 @@ def parse_publish(text: str) -> list:
 
 
 def parse_tmpfs(text: str) -> "object":
-    from runtime.spec import Mount
     from common.units import parse_bytes
+    from runtime.api import Mount
 
     target, _, options = text.partition(":")
     size = mode = None
@@ -80,26 +84,13 @@ def parse_ulimit(text: str) -> tuple[str, list[int]]:
                                  param_hint="--ulimit") from None
 
 
-def parse_env(items: list[str]) -> list[str]:
-    """-e KEY=VALUE as given; -e KEY takes KEY from this environment (or drops it)."""
-    out = []
-    for item in items:
-        if "=" in item:
-            out.append(item)
-        elif item in os.environ:
-            out.append(f"{item}={os.environ[item]}")
-    return out
-
-
 def run_options(api, *, name, env, volume, tmpfs, workdir, user, hostname, memory, cpus,
                 pids_limit, restart, init, entrypoint, command, interactive, tty, rm, label,
                 cap_add, cap_drop, privileged, read_only, ulimit, network, publish,
                 stop_signal, stop_timeout, network_alias=None, ip=None, dns=None, add_host=None,
                 security_opt=None, log_opt=None):
-    from runtime.create import RunOptions
-    from runtime.securityopts import security_options
-    from runtime.spec import Endpoint, NetworkConfig, Resources
     from common.units import parse_bytes
+    from runtime.api import Endpoint, NetworkConfig, Resources, RunOptions, security_options
 
     mode = network or "none"
     bridged = not (mode in ("none", "host") or mode.startswith("container:"))
@@ -112,7 +103,7 @@ def run_options(api, *, name, env, volume, tmpfs, workdir, user, hostname, memor
     return RunOptions(
         name=name or "", command=list(command) if command else None,
         entrypoint=None if entrypoint is None else ([entrypoint] if entrypoint else []),
-        env=parse_env(env or []), working_dir=workdir, user=user, hostname=hostname,
+        env=resolve_env(env or []), working_dir=workdir, user=user, hostname=hostname,
         labels=dict(item.partition("=")[::2] for item in label or []),
         mounts=[parse_volume(v, api) for v in volume or []] + [parse_tmpfs(t) for t in tmpfs or []],
         read_only=read_only, privileged=privileged, cap_add=list(cap_add or []),
@@ -199,9 +190,9 @@ def run(image: str = typer.Argument(...),
         if rm:
             api.remove(container.id, force=True)
         raise
-    from .terminal import attach
+    from ..terminal import attach
 
-    code = attach(api.attach(container.id, stdin=interactive), stdin=interactive, tty=tty)
+    code = attach(single().attach(container.id, interactive), stdin=interactive, tty=tty)
     api.wait_finished(container.id)  # with --rm, the monitor removes the container
     raise typer.Exit(code)
 
@@ -237,10 +228,10 @@ def start(containers: List[str] = typer.Argument(..., metavar="CONTAINER..."),
     api = engine()
     for ref in containers:
         if attach_:
-            from .terminal import attach
+            from ..terminal import attach
 
             api.start(ref, wait_attach=True)
-            raise typer.Exit(attach(api.attach(ref), stdin=False, tty=False))
+            raise typer.Exit(attach(single().attach(ref, False), stdin=False, tty=False))
         api.start(ref)
         typer.echo(ref)
 
@@ -269,23 +260,14 @@ def ls(all_: bool = typer.Option(False, "-a", "--all"),
                                    "Status": c.describe_status(), "Labels": c.spec.labels,
                                    "ExitCode": c.state.exit_code, "CreatedAt": c.state.created_at}))
         return
-    from .images import human_ago
-
     rows = []
-    networks = _networks()
+    nets = networks()
     for c in containers:
         image = parse(c.spec.image).familiar() if not c.spec.image.startswith("sha256:") else c.spec.image[7:19]
         rows.append([c.short_id, image, _command_text(c.spec.args),
                      human_ago(c.state.created_at), c.describe_status(),
-                     ", ".join(port_lines(networks, c.id)), c.name])
+                     ", ".join(port_lines(nets, c.id)), c.name])
     print_table(rows, ["CONTAINER ID", "IMAGE", "COMMAND", "CREATED", "STATUS", "PORTS", "NAMES"])
-
-
-def _networks():
-    from runtime.network.api import Networks
-    from runtime.paths import Paths
-
-    return Networks(Paths.from_env(os.environ))
 
 
 def port_lines(networks, cid: str) -> list[str]:
@@ -299,7 +281,7 @@ def port_lines(networks, cid: str) -> list[str]:
 def port(container: str) -> None:
     """Show a container's published ports."""
     cid = engine().get(container).id
-    for line in port_lines(_networks(), cid):
+    for line in port_lines(networks(), cid):
         mapping, _, inner = line.partition("->")
         typer.echo(f"{inner} -> {mapping}")
 
@@ -317,26 +299,6 @@ def logs(container: str, follow: bool = typer.Option(False, "-f", "--follow"),
         stream.flush()
 
 
-def parse_since(value: str | None, option: str = "--since") -> float | None:
-    """`10m` (that long ago), a unix time, or an RFC 3339 time."""
-    if not value:
-        return None
-    from runtime.logs import parse_time
-    from common.units import parse_duration
-
-    if value.replace(".", "").isdigit():
-        return float(value)
-    try:
-        return time.time() - parse_duration(value)
-    except ValueError:
-        pass
-    try:
-        return parse_time(value)
-    except ValueError:
-        raise typer.BadParameter(f"{value!r}: expected a duration (10m), a unix time or an "
-                                 "RFC 3339 time", param_hint=option) from None
-
-
 @container_app.command("exec", context_settings=_PASSTHROUGH)
 def exec_(container: str = typer.Argument(...),
           command: List[str] = typer.Argument(..., metavar="COMMAND [ARG...]"),
@@ -347,16 +309,15 @@ def exec_(container: str = typer.Argument(...),
           env: Optional[List[str]] = typer.Option(None, "-e", "--env"),
           detach: bool = typer.Option(False, "-d", "--detach")) -> None:
     """Run a command in a running container."""
-    api = engine()
+    be = single()
+    request = ExecRequest(list(command), user, workdir, resolve_env(env or []),
+                          tty=tty and not detach)
     if detach:
-        devnull = os.open(os.devnull, os.O_RDWR)
-        api.exec_process(container, list(command), user=user, workdir=workdir,
-                         env=parse_env(env or []), stdio=(devnull, devnull, devnull))
+        be.exec(container, request)
         return
-    from .terminal import exec_in
+    from ..terminal import exec_in
 
-    raise typer.Exit(exec_in(api, container, list(command), user=user, workdir=workdir,
-                             env=parse_env(env or []), interactive=interactive, tty=tty))
+    raise typer.Exit(exec_in(lambda req: be.exec(container, req), request, interactive))
 
 
 @container_app.command("stop")
@@ -434,31 +395,6 @@ def inspect(containers: List[str] = typer.Argument(..., metavar="CONTAINER..."))
         out.append({"Id": c.id, "Name": c.name, "Image": c.spec.image_id,
                     "Config": c.spec.to_dict(), "State": state, "Path": str(c.dir)})
     typer.echo(json.dumps(out, indent=2))
-
-
-def process_rows(pids: list[int]) -> list[list[str]]:
-    """PID, USER, TIME, COMMAND of host pids, read from /proc."""
-    import pwd
-
-    ticks = os.sysconf("SC_CLK_TCK")
-    rows = []
-    for pid in pids:
-        try:
-            with open(f"/proc/{pid}/stat", "rb") as handle:
-                stat = handle.read()
-            with open(f"/proc/{pid}/cmdline", "rb") as handle:
-                cmdline = handle.read().replace(b"\0", b" ").decode(errors="replace").strip()
-            uid = os.stat(f"/proc/{pid}").st_uid
-        except OSError:
-            continue
-        fields = stat[stat.rindex(b")") + 2:].split()
-        cpu = (int(fields[11]) + int(fields[12])) // ticks
-        try:
-            user = pwd.getpwuid(uid).pw_name
-        except KeyError:
-            user = str(uid)
-        rows.append([str(pid), user, time.strftime("%H:%M:%S", time.gmtime(cpu)), cmdline])
-    return rows
 
 
 @container_app.command("top")

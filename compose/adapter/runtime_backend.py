@@ -1,0 +1,368 @@
+"""The Backend on berth's own runtime: compose's requests in, runtime calls out."""
+from __future__ import annotations
+
+import os
+import threading
+import time
+from dataclasses import dataclass
+from typing import Callable, ContextManager, Iterator, Mapping
+
+from runtime import client
+from runtime.containers import Containers
+from runtime.protocol import ERROR, EXIT, STDERR, STDOUT
+from runtime.network.api import Networks
+from runtime.paths import Paths
+from runtime.volumes import VolumeNotFound
+
+from .. import backend as seam
+from ..backend import (BuildRequest, ContainerRequest, ContainerStats, DependencyFailed,
+                       ExecRequest, NetworkRequest)
+from ..conditions import failure, judge
+from ..errors import ComposeError
+from ..labels import ONEOFF, PROJECT, SERVICE, ContainerInfo, ResourceInfo, image_ref
+from ..model import Project, Service
+from .buildspec import build_options
+from .runspec import Lookups, run_options
+
+_WAKE_EVENTS = ("start", "die", "health_status", "gone", "restart")
+_FRAMES = {STDOUT: seam.STDOUT, STDERR: seam.STDERR, ERROR: seam.ERROR, EXIT: seam.EXIT}
+
+
+class RuntimeBackend:
+    """`environ` is the caller's environment: BERTH_ROOT, registry credentials."""
+
+    def __init__(self, environ: Mapping[str, str]) -> None:
+        self.environ = dict(environ)
+        self.paths = Paths.from_env(self.environ)
+        self.api = Containers(self.paths)
+        self.nets = Networks(self.paths)
+
+    # --- what exists -------------------------------------------------------------------
+
+    def _info(self, container) -> ContainerInfo:
+        state = container.state
+        endpoints = self.nets.endpoints(container.id) if container.running else None
+        ports = [f"{p.host_ip or '0.0.0.0'}:{p.host_port}->{p.container_port}/{p.protocol}"
+                 for p in (endpoints.ports if endpoints else [])]
+        return ContainerInfo(
+            id=container.id, name=container.name, labels=dict(container.spec.labels),
+            status=container.status.value, exit_code=state.exit_code,
+            health=state.health.status if state.health else None, image=container.spec.image,
+            image_id=container.spec.image_id, command=list(container.spec.args),
+            created=state.created_at, started=state.started_at, finished=state.finished_at,
+            status_text=container.describe_status(), ports=ports, error=state.error,
+            anonymous_volumes=self._anonymous_volumes(container.spec.mounts),
+            tty=container.spec.tty)
+
+    def _anonymous_volumes(self, mounts) -> dict[str, str]:
+        found = {}
+        for mount in mounts:
+            try:
+                if mount.volume and self.api.volumes.get(mount.volume).anonymous:
+                    found[mount.target] = mount.volume
+            except VolumeNotFound:
+                continue
+        return found
+
+    def containers(self, project: str | None, all: bool = True) -> list[ContainerInfo]:
+        if project is None:
+            return [self._info(c) for c in self.api.list(all=all) if PROJECT in c.spec.labels]
+        return [self._info(c) for c in self.api.list(all=all, labels={PROJECT: project})]
+
+    def container(self, ref: str) -> ContainerInfo:
+        return self._info(self.api.get(ref))
+
+    def networks(self, project: str) -> list[ResourceInfo]:
+        return [ResourceInfo(n.name, n.labels) for n in self.nets.list({PROJECT: project})]
+
+    def network_exists(self, name: str) -> bool:
+        return self.nets.exists(name)
+
+    def volumes(self, project: str) -> list[ResourceInfo]:
+        return [ResourceInfo(v.name, v.labels) for v in self.api.volumes.list()
+                if v.labels.get(PROJECT) == project]
+
+    def volume_exists(self, name: str) -> bool:
+        return self.api.volumes.exists(name)
+
+    def image_id(self, ref: str) -> str | None:
+        from runtime.images.store import ImageNotFound
+
+        try:
+            return self.api.images.get(ref).id
+        except ImageNotFound:
+            return None
+
+    # --- preflight -----------------------------------------------------------------------
+
+    def check_service(self, project: Project, service: Service) -> None:
+        from runtime.securityopts import SecurityOptError, security_options
+
+        if not service.network_mode:
+            _preload_netlink()
+        try:
+            security_options(list(service.security_opt))
+        except SecurityOptError as err:
+            raise ComposeError(f"security_opt {err}") from None
+
+    def port_taken(self, host_ip: str, port: int, protocol: str) -> str | None:
+        from runtime.network.api import NetworkError, reserve_port
+        from runtime.spec import PortMapping
+
+        try:
+            sock, _ = reserve_port(PortMapping(0, protocol, host_ip, port))
+        except NetworkError as err:
+            return str(err)
+        sock.close()
+        return None
+
+    # --- changes -------------------------------------------------------------------------
+
+    def project_lock(self, project: str) -> ContextManager[None]:
+        """Held while a command changes a project (up, down): they take turns."""
+        from runtime.fsutil import locked
+
+        return locked(self.paths.run / "compose" / f"{project}.lock")
+
+    def create_network(self, request: NetworkRequest) -> None:
+        self.nets.create(request.name, subnet=request.subnet, gateway=request.gateway,
+                         ip_range=request.ip_range, internal=request.internal,
+                         labels=dict(request.labels), exist_ok=True)
+
+    def remove_network(self, name: str) -> None:
+        self.nets.remove(name)
+
+    def create_volume(self, name: str | None, labels: Mapping[str, str]) -> str:
+        return self.api.volumes.create(name, dict(labels), exist_ok=True).name
+
+    def remove_volume(self, name: str) -> None:
+        self.api.volumes.remove(name)
+
+    def create(self, project: Project, request: ContainerRequest) -> ContainerInfo:
+        def container_of(service: str) -> str:
+            running = self.api.list(all=False, labels={PROJECT: project.name, SERVICE: service,
+                                                       ONEOFF: "False"})
+            if not running:
+                raise ComposeError(f"service {service!r} has no running container to share")
+            return running[0].id
+
+        lookups = Lookups(
+            volume_path=lambda name: str(self.api.volumes.create(name, exist_ok=True).path),
+            anonymous_volume=lambda: self.create_volume(None, {PROJECT: project.name}),
+            container_of=container_of, mounts_of=lambda cid: list(self.api.get(cid).spec.mounts),
+            runtime_dir=str(self.paths.run / "compose" / project.name))
+        options = run_options(project, request, lookups)
+        image = self.api.images.get(image_ref(project, request.service))
+        return self._info(self.api.create(image, options))
+
+    def start(self, cid: str, attach: bool = False) -> None:
+        self.api.start(cid, wait_attach=attach)
+
+    def stop(self, cid: str, timeout: float | None) -> None:
+        self.api.stop(cid, timeout)
+
+    def kill(self, cid: str, signal: str) -> None:
+        self.api.kill(cid, signal)
+
+    def restart(self, cid: str, timeout: float | None = None) -> None:
+        self.api.restart(cid, timeout)
+
+    def remove(self, cid: str, force: bool = False, volumes: bool = False) -> None:
+        self.api.remove(cid, force=force, volumes=volumes)
+
+    def pause(self, cid: str, pause: bool) -> None:
+        self.api.pause(cid, pause)
+
+    # --- waiting -------------------------------------------------------------------------
+
+    def wait_until(self, cid: str, condition: str, timeout: float | None = None) -> ContainerInfo:
+        """Block until a container is started, healthy or exited as `condition` says,
+        woken by its monitor's events (no polling); raise DependencyFailed when it can
+        no longer get there."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            stream = client.events(self.paths.monitor_socket(cid))
+            try:
+                next(stream)  # subscribed first, then look: no change can slip in between
+            except (client.MonitorGone, StopIteration):
+                stream = None
+            try:
+                info = self.container(cid)
+                verdict = judge(info, condition)
+                if verdict is True:
+                    return info
+                if verdict is False:
+                    raise DependencyFailed(failure(info, condition))
+                if deadline is not None and time.monotonic() > deadline:
+                    raise DependencyFailed(f"container {info.name} did not become "
+                                           f"{condition.removeprefix('service_')} in {timeout:g}s")
+                if stream is None:
+                    time.sleep(0.01)  # between its monitor's exit and the final state
+                    continue
+                for event in stream:
+                    if event.get("event") in _WAKE_EVENTS:
+                        break
+            finally:
+                if stream is not None:
+                    stream.close()
+
+    def wait_exit(self, cid: str) -> int:
+        return self.api.wait(cid)
+
+    def wait_finished(self, cid: str) -> None:
+        self.api.wait_finished(cid)
+
+    # --- images --------------------------------------------------------------------------
+
+    def _registry(self):
+        from runtime import settings
+        from runtime.images.registry import Registry
+
+        conf = settings.load(self.paths)
+        return Registry(self.api.images, self.environ, conf.insecure_registries,
+                        conf.max_concurrent_downloads)
+
+    def pull(self, ref: str, platform: str | None, progress=None) -> str:
+        return self._registry().pull(ref, platform, progress).id
+
+    def push(self, ref: str, progress=None) -> str:
+        return self._registry().push(ref, progress)
+
+    def build(self, project: Project, service: Service, request: BuildRequest,
+              output: Callable[[str], None]) -> str:
+        from runtime.images.build import Builder
+
+        registry = self._registry()
+        builder = Builder(self.api, pull=lambda name: registry.pull(name), output=output)
+        return builder.build(build_options(project, service, request, self.environ)).id
+
+    def remove_image(self, ref: str) -> None:
+        in_use = {c.spec.image_id for c in self.api.list()}
+        self.api.images.remove(ref, in_use)
+
+    def prune_images(self) -> None:
+        self.api.images.prune(False, {c.spec.image_id for c in self.api.list()})
+
+    # --- inside containers ---------------------------------------------------------------
+
+    def exec(self, cid: str, request: ExecRequest) -> "RelayProcess":
+        null = os.open(os.devnull, os.O_RDWR) if request.stdio is None else -1
+        try:
+            relay, err_fd, master = self.api.exec_process(
+                cid, request.argv, user=request.user, workdir=request.workdir,
+                env=request.env, stdio=request.stdio or (null, null, null), tty=request.tty,
+                privileged=request.privileged)
+        finally:
+            if null >= 0:
+                os.close(null)
+        return RelayProcess(relay, master, err_fd)
+
+    def attach(self, cid: str, stdin: bool) -> "FramedAttachment":
+        return FramedAttachment(self.api.attach(cid, stdin=stdin))
+
+    def logs(self, cid: str, tail: int | None = None, since: float | None = None,
+             follow: bool = False) -> Iterator:
+        return self.api.logs(cid, tail=tail, since=since, follow=follow)
+
+    def events(self, cid: str) -> Iterator[dict]:
+        try:
+            yield from client.events(self.paths.monitor_socket(cid))
+        except client.MonitorGone:
+            return
+
+    def stats(self, cid: str) -> ContainerStats:
+        return ContainerStats(**self.api.stats(cid))
+
+    def processes(self, cid: str) -> list[int]:
+        return self.api.processes(cid)
+
+    def copy_in(self, cid: str, source: str, dest: str) -> None:
+        from runtime.filecopy import copy_in
+
+        copy_in(self.api, cid, source, dest)
+
+    def copy_out(self, cid: str, source: str, dest: str) -> None:
+        from runtime.filecopy import copy_out
+
+        copy_out(self.api, cid, source, dest)
+
+    def sync_files(self, cid: str, changes: list[tuple[str | None, str]]) -> bool:
+        """Write host files straight into a running container's filesystem (no tar or
+        shell needed in the image), owned by the container's user; (None, path) deletes.
+        False if the container is not running."""
+        from runtime.filecopy import copy_tree_in, remove_path
+        from runtime.users import UserError, resolve_in
+
+        container = self.api.get(cid)
+        if container.status.value != "running" or not container.state.pid:
+            return False
+        root = f"/proc/{container.state.pid}/root"
+        try:
+            user = resolve_in(root, container.spec.user)
+            uid, gid = user.uid, user.gid
+        except UserError:
+            uid, gid = 0, 0
+        for host, inner in changes:
+            if host is None:
+                remove_path(root, inner)
+            else:
+                copy_tree_in(root, inner, host, uid, gid)
+        return True
+
+
+@dataclass
+class RelayProcess:
+    pid: int  # the relay: it passes signals on and exits with the command's code
+    terminal: int
+    err_fd: int
+
+    def resize(self, rows: int, cols: int) -> None:
+        from runtime.ptys import set_size
+
+        set_size(self.terminal, rows, cols)
+
+    def wait(self) -> tuple[int, str | None]:
+        from runtime.nsexec import wait_relay
+
+        return wait_relay(self.pid, self.err_fd)
+
+
+class FramedAttachment:
+    """The runtime's attachment, its frames named as compose.backend names them."""
+
+    def __init__(self, inner: client.Attachment) -> None:
+        self.inner = inner
+
+    def fileno(self) -> int:
+        return self.inner.fileno()
+
+    def send(self, data: bytes) -> None:
+        self.inner.send(data)
+
+    def close_stdin(self) -> None:
+        self.inner.close_stdin()
+
+    def resize(self, rows: int, cols: int) -> None:
+        self.inner.resize(rows, cols)
+
+    def has_frames(self) -> bool:
+        return self.inner.has_frames()
+
+    def read_frames(self) -> Iterator[tuple[str, bytes]]:
+        for kind, payload in self.inner.read_frames():
+            if kind in _FRAMES:
+                yield _FRAMES[kind], payload
+
+    def close(self) -> None:
+        self.inner.close()
+
+
+_preloading = threading.Event()
+
+
+def _preload_netlink() -> None:
+    """Starting containers on networks needs pyroute2 (~150 ms to import): start the
+    import now (once), while `up` checks, pulls and plans."""
+    if not _preloading.is_set():
+        _preloading.set()
+        threading.Thread(target=__import__, args=("pyroute2",), daemon=True).start()

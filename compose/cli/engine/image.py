@@ -1,0 +1,277 @@
+"""`berth image ...`: the image store from the command line."""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+from typing import List, Optional
+
+import typer
+
+from ...errors import ComposeError
+from ..app import app
+from ..build import parse_build_args
+from ..formatting import human_ago, human_size, print_table
+from ..registry import pull_images, push_images
+from . import engine, registry
+
+image_app = typer.Typer(no_args_is_help=True, help="Manage images.")
+app.add_typer(image_app, name="image")
+
+
+@image_app.command("import")
+def import_(source: str = typer.Argument(..., help="A rootfs directory or tar archive."),
+            ref: Optional[str] = typer.Argument(None, metavar="[REF]"),
+            change: Optional[List[str]] = typer.Option(None, "-c", "--change",
+                                                       help="A Dockerfile instruction."),
+            message: str = typer.Option("", "-m", "--message")) -> None:
+    """Create an image of one layer from a root filesystem (like `docker import`)."""
+    from runtime.api import import_rootfs
+
+    image = import_rootfs(engine().images, source, [ref] if ref else [], change or [], message)
+    typer.echo(image.id)
+
+
+@image_app.command("load")
+def load(input: str = typer.Option(..., "-i", "--input", help="Archive to read."),
+         quiet: bool = typer.Option(False, "-q", "--quiet")) -> None:
+    """Load images from a `docker save` or OCI-layout archive."""
+    from common.reference import parse
+    from runtime.api import load_archive
+
+    for image in load_archive(engine().images, input):
+        if not quiet:
+            for ref in image.refs:
+                typer.echo(f"Loaded image: {parse(ref).familiar()}")
+            if not image.refs:
+                typer.echo(f"Loaded image ID: {image.id}")
+
+
+@image_app.command("save")
+def save(refs: List[str] = typer.Argument(..., metavar="IMAGE..."),
+         output: str = typer.Option(..., "-o", "--output", help="Archive to write.")) -> None:
+    """Save images to a docker-loadable archive."""
+    from common.reference import parse
+    from runtime.api import save_archive
+
+    store = engine().images
+    chosen = []
+    for ref in refs:
+        image = store.get(ref)
+        tagged = [str(parse(ref))] if str(parse(ref)) in image.refs else list(image.refs)
+        chosen.append((image, tagged))
+    save_archive(store, chosen, output)
+
+
+@image_app.command("ls")
+def ls(quiet: bool = typer.Option(False, "-q", "--quiet"),
+       fmt: str = typer.Option("table", "--format", help="table or json")) -> None:
+    """List images."""
+    from common.reference import parse
+
+    rows, records = [], []
+    for image in engine().images.list():
+        names = [parse(r) for r in image.refs] or [None]
+        for ref in names:
+            repo = ref.familiar().rsplit(":", 1)[0] if ref and ref.tag else "<none>"
+            tag = ref.tag if ref and ref.tag else "<none>"
+            rows.append([repo, tag, image.short_id, human_ago(image.added), human_size(image.size)])
+            records.append({"Repository": repo, "Tag": tag, "ID": image.id,
+                            "CreatedAt": image.config.get("created", ""), "Size": image.size})
+    if quiet:
+        for image_id in dict.fromkeys(r[2] for r in rows):
+            typer.echo(image_id)
+    elif fmt == "json":
+        for record in records:
+            typer.echo(json.dumps(record))
+    else:
+        print_table(rows, ["REPOSITORY", "TAG", "IMAGE ID", "CREATED", "SIZE"])
+
+
+@image_app.command("inspect")
+def inspect(refs: List[str] = typer.Argument(..., metavar="IMAGE...")) -> None:
+    """Show images' configs and manifests as JSON."""
+    store = engine().images
+    out = []
+    for ref in refs:
+        image = store.get(ref)
+        out.append({"Id": image.id, "RepoTags": list(image.refs), "Manifest": image.manifest,
+                    "ManifestDigest": image.manifest_digest, "Config": image.config.get("config", {}),
+                    "Architecture": image.config.get("architecture"), "Os": image.config.get("os"),
+                    "RootFS": image.config.get("rootfs"), "Created": image.config.get("created"),
+                    "Size": image.size})
+    typer.echo(json.dumps(out, indent=2))
+
+
+@image_app.command("tag")
+def tag(source: str, target: str) -> None:
+    """Give an image another name."""
+    engine().images.tag(source, target)
+
+
+@image_app.command("rm")
+def rm(refs: List[str] = typer.Argument(..., metavar="IMAGE..."),
+       force: bool = typer.Option(False, "-f", "--force")) -> None:
+    """Remove images (untag; delete when no tag is left)."""
+    api = engine()
+    in_use = {c.spec.image_id for c in api.list()}
+    for ref in refs:
+        for line in api.images.remove(ref, in_use, force):
+            typer.echo(line)
+
+
+@image_app.command("prune")
+def prune(all_: bool = typer.Option(False, "-a", "--all", help="Also unused tagged images."),
+          force: bool = typer.Option(False, "-f", "--force")) -> None:
+    """Remove unused images and the layers only they used."""
+    api = engine()
+    in_use = {c.spec.image_id for c in api.list()}
+    deleted, reclaimed = api.images.prune(all_, in_use)
+    for image_id in deleted:
+        typer.echo(f"Deleted: {image_id}")
+    typer.echo(f"Total reclaimed space: {human_size(reclaimed)}")
+
+
+@image_app.command("history")
+def history(ref: str, no_trunc: bool = typer.Option(False, "--no-trunc")) -> None:
+    """Show how an image was made, newest step first."""
+    image = engine().images.get(ref)
+    sizes = iter(layer.get("size", 0) for layer in image.layers)
+    rows = []
+    for entry in image.config.get("history") or []:
+        size = 0 if entry.get("empty_layer") else next(sizes, 0)
+        created_by = entry.get("created_by", "")
+        if not no_trunc and len(created_by) > 45:
+            created_by = created_by[:44] + "…"
+        rows.append([entry.get("created", ""), created_by, human_size(size),
+                     entry.get("comment", "")])
+    rows.reverse()
+    print_table([[image.short_id if i == 0 else "<missing>"] + row for i, row in enumerate(rows)],
+                ["IMAGE", "CREATED", "CREATED BY", "SIZE", "COMMENT"])
+
+
+@image_app.command("pull")
+def image_pull(refs: List[str] = typer.Argument(..., metavar="IMAGE..."),
+               platform: Optional[str] = typer.Option(None, "--platform"),
+               quiet: bool = typer.Option(False, "-q", "--quiet")) -> None:
+    """Pull images from their registries."""
+    pull_images(refs, platform, quiet)
+
+
+@image_app.command("push")
+def image_push(refs: List[str] = typer.Argument(..., metavar="IMAGE..."),
+               quiet: bool = typer.Option(False, "-q", "--quiet")) -> None:
+    """Push images to their registries."""
+    push_images(refs, quiet)
+
+
+@image_app.command("build")
+def image_build(context: str = typer.Argument(...),
+                tag: Optional[List[str]] = typer.Option(None, "-t", "--tag"),
+                file: Optional[str] = typer.Option(None, "-f", "--file"),
+                build_arg: Optional[List[str]] = typer.Option(None, "--build-arg"),
+                target: Optional[str] = typer.Option(None, "--target"),
+                no_cache: bool = typer.Option(False, "--no-cache"),
+                pull: bool = typer.Option(False, "--pull"),
+                network: str = typer.Option("default", "--network",
+                                            help="default (private, with a way out), host or none"),
+                label: Optional[List[str]] = typer.Option(None, "--label"),
+                quiet: bool = typer.Option(False, "-q", "--quiet")) -> None:
+    """Build an image from a Dockerfile (like `docker build`)."""
+    from runtime.api import Builder, BuildOptions
+
+    reg = registry()
+    dockerfile = file or "Dockerfile"
+    if file and not os.path.isabs(file):
+        dockerfile = os.path.abspath(file)
+    options = BuildOptions(context=context, dockerfile=dockerfile, tags=list(tag or []),
+                           args=parse_build_args(build_arg), target=target, no_cache=no_cache,
+                           pull=pull, network=network,
+                           labels=dict(item.partition("=")[::2] for item in label or []),
+                           environ=dict(os.environ))
+    out = (lambda line: None) if quiet else (lambda line: print(line, file=sys.stderr, flush=True))
+    image = Builder(engine(), pull=lambda name: reg.pull(name), output=out).build(options)
+    typer.echo(image.id)
+
+
+def debian_mirror() -> str:
+    """The Debian mirror this machine's apt uses (deb.debian.org otherwise)."""
+    for path in ("/etc/apt/sources.list.d/debian.sources", "/etc/apt/sources.list"):
+        try:
+            with open(path) as handle:
+                for line in handle:
+                    words = line.split()
+                    if words[:1] == ["URIs:"] and len(words) > 1 and "security" not in words[1]:
+                        return words[1]
+                    if words[:1] == ["deb"] and len(words) > 2 and "security" not in words[1]:
+                        return words[1]
+        except OSError:
+            continue
+    return "http://deb.debian.org/debian"
+
+
+@image_app.command("bootstrap")
+def bootstrap(ref: str = typer.Argument("debian:bookworm"),
+              suite: Optional[str] = typer.Option(None, "--suite", help="Debian suite (default: the tag)"),
+              mirror: Optional[str] = typer.Option(None, "--mirror"),
+              variant: str = typer.Option("minbase", "--variant"),
+              include: Optional[str] = typer.Option(None, "--include", help="Extra packages, comma separated")) -> None:
+    """Build a Debian base image with debootstrap from the configured Debian mirror."""
+    from common.reference import parse
+    from runtime.api import import_rootfs
+
+    if not os.path.exists("/usr/sbin/debootstrap"):
+        raise ComposeError("debootstrap is not installed (apt-get install debootstrap)")
+    suite = suite or parse(ref).tag or "bookworm"
+    with tempfile.TemporaryDirectory(prefix="berth-debootstrap-") as target:
+        cmd = ["debootstrap", f"--variant={variant}"]
+        if include:
+            cmd.append(f"--include={include}")
+        cmd += [suite, target, mirror or debian_mirror()]
+        print(f"$ {' '.join(cmd)}", file=sys.stderr, flush=True)
+        if subprocess.run(cmd, stdout=sys.stderr).returncode != 0:
+            raise ComposeError(f"debootstrap of {suite} failed")
+        for name in ("var/cache/apt/archives", "var/lib/apt/lists"):
+            path = os.path.join(target, name)
+            for entry in os.listdir(path) if os.path.isdir(path) else []:
+                full = os.path.join(path, entry)
+                if os.path.isfile(full):
+                    os.unlink(full)
+        image = import_rootfs(engine().images, target, [ref],
+                              ['CMD ["bash"]', 'ENV LANG=C.UTF-8'],
+                              message=f"debootstrap {variant} {suite}")
+    typer.echo(image.id)
+
+
+@app.command("login")
+def login(server: Optional[str] = typer.Argument(None),
+          username: Optional[str] = typer.Option(None, "-u", "--username"),
+          password: Optional[str] = typer.Option(None, "-p", "--password"),
+          password_stdin: bool = typer.Option(False, "--password-stdin")) -> None:
+    """Store credentials for a registry (checked against it first)."""
+    from runtime.api import save_credentials
+
+    server = server or "docker.io"
+    if password_stdin:
+        password = sys.stdin.read().rstrip("\n")
+    if not username:
+        username = typer.prompt("Username")
+    if password is None:
+        password = typer.prompt("Password", hide_input=True)
+    registry().login(server, username, password)
+    path = save_credentials(server, username, password, dict(os.environ))
+    typer.echo(f"Login Succeeded (credentials stored in {path})")
+
+
+@app.command("logout")
+def logout(server: Optional[str] = typer.Argument(None)) -> None:
+    """Forget the credentials of a registry."""
+    from runtime.api import remove_credentials
+
+    server = server or "docker.io"
+    if remove_credentials(server, dict(os.environ)):
+        typer.echo(f"Removing login credentials for {server}")
+    else:
+        typer.echo(f"Not logged in to {server}")

@@ -1,0 +1,286 @@
+"""What a project has and does: `ps`, `logs`, `top`, `port`, `images`, `volumes`, `ls`,
+`events`, `stats`, `version`."""
+from __future__ import annotations
+
+import json
+import sys
+import threading
+import time
+from typing import List, Optional
+
+import typer
+
+from ..errors import ComposeError
+from ..labels import CONFIG_FILES, PROJECT, ContainerInfo
+from ..observe import container, containers
+from .app import app, backend, project_name
+from .formatting import cpu_percent, human_size, print_table, process_rows, render_template
+
+
+@app.command("ps")
+def ps(ctx: typer.Context, services: Optional[List[str]] = typer.Argument(None, metavar="[SERVICE...]"),
+       all_: bool = typer.Option(False, "-a", "--all"), quiet: bool = typer.Option(False, "-q", "--quiet"),
+       fmt: str = typer.Option("table", "--format"), show_services: bool = typer.Option(False, "--services"),
+       status: Optional[List[str]] = typer.Option(None, "--status"),
+       filters: Optional[List[str]] = typer.Option(None, "--filter", help="status=STATE"),
+       no_trunc: bool = typer.Option(False, "--no-trunc"),
+       orphans: bool = typer.Option(True, "--orphans/--no-orphans")) -> None:
+    """List the project's containers (--format table, json or a {{.Field}} template)."""
+    project, name = project_name(ctx)
+    for item in filters or []:
+        key, _, value = item.partition("=")
+        if key != "status" or not value:
+            raise typer.BadParameter(f"{item!r}: berth filters on status=STATE",
+                                     param_hint="--filter")
+        status = list(status or []) + [value]
+    listed = containers(name, backend(), services or (), all=all_ or bool(status),
+                                oneoff=True)
+    if status:
+        listed = [c for c in listed if c.status in status]
+    if not orphans and project:
+        listed = [c for c in listed if c.service in project.services]
+    rows = [{"ID": c.id, "Name": c.name, "Service": c.service, "Project": name,
+             "State": c.status, "Health": c.health or "", "ExitCode": c.exit_code or 0,
+             "Status": c.status_text, "Image": c.image, "Command": " ".join(c.command),
+             "Publishers": c.ports, "Ports": ", ".join(c.ports), "Labels": dict(c.labels)}
+            for c in listed]
+    if show_services:
+        for svc in dict.fromkeys(c.service for c in listed):
+            typer.echo(svc)
+    elif quiet:
+        for c in listed:
+            typer.echo(c.id)
+    elif fmt == "json":
+        for row in rows:
+            typer.echo(json.dumps(row))
+    elif fmt == "table":
+        print_table([[r["Name"], r["Image"],
+                      '"' + (r["Command"] if no_trunc else r["Command"][:30]) + '"',
+                      r["Service"], r["Status"], r["Ports"]] for r in rows],
+                    ["NAME", "IMAGE", "COMMAND", "SERVICE", "STATUS", "PORTS"])
+    else:
+        for row in rows:
+            typer.echo(render_template(fmt, row))
+
+
+def parse_since(value: str | None, option: str = "--since") -> float | None:
+    """`10m` (that long ago), a unix time, or an RFC 3339 time."""
+    if not value:
+        return None
+    from common.units import parse_duration, parse_time
+
+    if value.replace(".", "").isdigit():
+        return float(value)
+    try:
+        return time.time() - parse_duration(value)
+    except ValueError:
+        pass
+    try:
+        return parse_time(value)
+    except ValueError:
+        raise typer.BadParameter(f"{value!r}: expected a duration (10m), a unix time or an "
+                                 "RFC 3339 time", param_hint=option) from None
+
+
+@app.command("logs")
+def logs(ctx: typer.Context, services: Optional[List[str]] = typer.Argument(None, metavar="[SERVICE...]"),
+         follow_: bool = typer.Option(False, "-f", "--follow"),
+         tail: Optional[str] = typer.Option(None, "-n", "--tail"),
+         timestamps: bool = typer.Option(False, "-t", "--timestamps"),
+         since: Optional[str] = typer.Option(None, "--since"),
+         until: Optional[str] = typer.Option(None, "--until"),
+         no_color: bool = typer.Option(False, "--no-color"),
+         no_prefix: bool = typer.Option(False, "--no-log-prefix"),
+         index: Optional[int] = typer.Option(None, "--index")) -> None:
+    """Show the output of the project's containers, interleaved by time."""
+    from .output import Printer, follow, history
+
+    _, name = project_name(ctx)
+    be = backend()
+    listed = [c for c in containers(name, be, services or ())
+              if index is None or c.number == index]
+    if tail not in (None, "all") and not tail.isdigit():
+        raise typer.BadParameter(f"{tail!r}: a number of lines or 'all'", param_hint="--tail")
+    count = None if tail in (None, "all") else int(tail)
+    since_ts, until_ts = parse_since(since, "--since"), parse_since(until, "--until")
+    printer = Printer(listed, not no_color and sys.stdout.isatty(), timestamps,
+                      prefix=not no_prefix)
+    if follow_:
+        follow(be, listed, printer, threading.Event(), since=since_ts, tail=count,
+               until=until_ts)
+        return
+    for _, _, info, line in history(be, listed, count, since_ts, until_ts):
+        printer.line(info, line.text, line.time)
+
+
+@app.command("top")
+def top(ctx: typer.Context, services: Optional[List[str]] = typer.Argument(None, metavar="[SERVICE...]")) -> None:
+    """Show the processes of the project's running containers."""
+    _, name = project_name(ctx)
+    be = backend()
+    for info in containers(name, be, services or (), all=False):
+        typer.echo(info.name)
+        print_table(process_rows(be.processes(info.id)), ["PID", "USER", "TIME", "COMMAND"])
+        typer.echo("")
+
+
+@app.command("port")
+def port(ctx: typer.Context, service_: str = typer.Argument(..., metavar="SERVICE"),
+         private_port: str = typer.Argument(...),
+         index: int = typer.Option(1, "--index"), protocol: str = typer.Option("tcp", "--protocol")) -> None:
+    """Print the host address a container port is published on."""
+    _, name = project_name(ctx)
+    info = container(name, backend(), service_, index)
+    target = private_port.split("/")[0]
+    for entry in info.ports:
+        mapping, _, inner = entry.partition("->")
+        if inner == f"{target}/{protocol}":
+            typer.echo(mapping)
+            return
+    raise ComposeError(f"no port {target}/{protocol} published for {info.name}")
+
+
+@app.command("images")
+def images(ctx: typer.Context, services: Optional[List[str]] = typer.Argument(None, metavar="[SERVICE...]"),
+           quiet: bool = typer.Option(False, "-q", "--quiet")) -> None:
+    """List the images the project's containers use."""
+    from common.reference import parse
+
+    _, name = project_name(ctx)
+    listed = containers(name, backend(), services or ())
+    if quiet:
+        for image_id in dict.fromkeys(c.image_id for c in listed):
+            typer.echo(image_id)
+        return
+    rows = []
+    for c in listed:
+        ref = parse(c.image).familiar() if not c.image.startswith("sha256:") else "<none>"
+        repo, _, tag = ref.rpartition(":")
+        rows.append([c.name, repo or ref, tag, c.image_id.split(":")[1][:12]])
+    print_table(rows, ["CONTAINER", "REPOSITORY", "TAG", "IMAGE ID"])
+
+
+@app.command("volumes")
+def volumes(ctx: typer.Context, services: Optional[List[str]] = typer.Argument(None, metavar="[SERVICE...]"),
+            quiet: bool = typer.Option(False, "-q", "--quiet")) -> None:
+    """List the project's volumes (those its services mount, with SERVICE...)."""
+    project, name = project_name(ctx)
+    listed = backend().volumes(name)
+    if services and project:
+        used = {project.volumes[m.source].name for s in services if s in project.services
+                for m in project.services[s].volumes if m.type == "volume" and m.source}
+        listed = [v for v in listed if v.name in used]
+    if quiet:
+        for vol in listed:
+            typer.echo(vol.name)
+        return
+    print_table([["local", vol.name] for vol in listed], ["DRIVER", "VOLUME NAME"])
+
+
+@app.command("ls")
+def ls(all_: bool = typer.Option(False, "-a", "--all"), quiet: bool = typer.Option(False, "-q", "--quiet"),
+       fmt: str = typer.Option("table", "--format")) -> None:
+    """List projects, with their status and compose files."""
+    from collections import defaultdict
+
+    projects: dict[str, list[ContainerInfo]] = defaultdict(list)
+    for info in backend().containers(None):
+        projects[info.labels[PROJECT]].append(info)
+    rows = []
+    for name, cs in sorted(projects.items()):
+        counts: dict[str, int] = defaultdict(int)
+        for c in cs:
+            counts[c.status] += 1
+        if not all_ and not counts.get("running"):
+            continue
+        status = ", ".join(f"{k}({v})" for k, v in sorted(counts.items()))
+        rows.append([name, status, cs[0].labels.get(CONFIG_FILES, "")])
+    if quiet:
+        for row in rows:
+            typer.echo(row[0])
+    elif fmt == "json":
+        typer.echo(json.dumps([{"Name": r[0], "Status": r[1], "ConfigFiles": r[2]} for r in rows]))
+    else:
+        print_table(rows, ["NAME", "STATUS", "CONFIG FILES"])
+
+
+@app.command("events")
+def events(ctx: typer.Context, services: Optional[List[str]] = typer.Argument(None, metavar="[SERVICE...]"),
+           as_json: bool = typer.Option(False, "--json")) -> None:
+    """Stream the project's container events."""
+    import queue
+
+    _, name = project_name(ctx)
+    be = backend()
+    out: queue.Queue = queue.Queue()
+    watched: set[str] = set()
+
+    def watch(info: ContainerInfo) -> None:
+        for event in be.events(info.id):
+            if event.get("event") != "subscribed":
+                out.put((info, event))
+        watched.discard(info.id)
+
+    try:
+        while True:
+            for info in containers(name, be, services or (), all=False):
+                if info.id not in watched:
+                    watched.add(info.id)
+                    threading.Thread(target=watch, args=(info,), daemon=True).start()
+            try:
+                info, event = out.get(timeout=0.5)
+            except queue.Empty:
+                continue
+            stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.localtime(event.get("time", 0)))
+            action = event["event"] + (f": {event['status']}" if "status" in event else "")
+            if as_json:
+                typer.echo(json.dumps({"time": stamp, "type": "container", "action": action,
+                                       "id": info.id, "service": info.service,
+                                       "attributes": {"name": info.name,
+                                                      **{k: v for k, v in event.items()
+                                                         if k not in ("event", "time")}}}))
+            else:
+                typer.echo(f"{stamp} container {action} {info.id} (name={info.name})")
+    except KeyboardInterrupt:
+        return
+
+
+@app.command("stats")
+def stats(ctx: typer.Context, services: Optional[List[str]] = typer.Argument(None, metavar="[SERVICE...]"),
+          no_stream: bool = typer.Option(False, "--no-stream")) -> None:
+    """CPU, memory and pids of the project's running containers (from their cgroups)."""
+    _, name = project_name(ctx)
+    be = backend()
+    previous: dict[str, tuple[int, float]] = {}
+    while True:
+        rows = []
+        for info in containers(name, be, services or (), all=False):
+            data = be.stats(info.id)
+            now = time.monotonic()
+            used, then = previous.get(info.id, (data.cpu_ns, now))
+            previous[info.id] = (data.cpu_ns, now)
+            limit = data.memory_limit
+            limit_text = human_size(limit) if 0 < limit < (1 << 60) else "unlimited"
+            rows.append([info.id[:12], info.name,
+                         f"{cpu_percent(data.cpu_ns, used, now - then) if now > then else 0.0:.2f}%",
+                         f"{human_size(data.memory)} / {limit_text}", str(data.pids)])
+        if not no_stream:
+            typer.echo("\x1b[2J\x1b[H", nl=False)
+        print_table(rows, ["CONTAINER ID", "NAME", "CPU %", "MEM USAGE / LIMIT", "PIDS"])
+        if no_stream:
+            return
+        time.sleep(1)
+
+
+@app.command("version")
+def version(short: bool = typer.Option(False, "--short")) -> None:
+    """Print berth's version (and the compose version it answers to)."""
+    from importlib.metadata import PackageNotFoundError, version as installed
+
+    from ..labels import BERTH_VERSION
+
+    try:
+        mine = installed("berth")
+    except PackageNotFoundError:
+        mine = "unknown"
+    typer.echo(mine if short else f"berth version {mine} (compose {BERTH_VERSION})")

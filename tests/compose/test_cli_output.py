@@ -1,0 +1,81 @@
+"""How the CLI shows the service API's work: progress lines, log prefixes, templates,
+sizes, and attached `up` on an in-memory backend."""
+import io
+import textwrap
+
+import pytest
+import typer
+
+from common.units import human_duration
+from compose import service
+from compose.cli.formatting import cpu_percent, human_size, render_template
+from compose.cli.output import Printer
+from compose.cli.progress import Progress
+from compose.events import DONE, FAILED, Note, Output, Step
+from compose.load import LoadOptions, load_project
+from tests.compose.fake_backend import FakeBackend
+
+
+def test_progress_lines_without_a_terminal():
+    stream = io.StringIO()
+    shown = Progress(stream, tty=False, builds=False)
+    shown(Step("Container", "demo-web-1", "Starting"))
+    shown(Step("Container", "demo-web-1", "Started", DONE))
+    shown(Step("Network", "demo_default", "Error: in use", FAILED))
+    shown(Note("WARN something"))
+    shown(Output("web", "Step 1/2"))  # a build's output: hidden when asked
+    shown.close()
+    assert stream.getvalue() == (" Container demo-web-1  Starting\n Container demo-web-1  Started\n"
+                                 " Network demo_default  Error: in use\nWARN something\n")
+    assert shown.lines[("Network", "demo_default")].failed
+
+
+def test_log_prefixes_are_aligned_and_coloured_per_container():
+    from compose.labels import NUMBER, SERVICE, ContainerInfo
+
+    def c(service, number):
+        return ContainerInfo(f"{service}{number}", f"demo-{service}-{number}",
+                             {SERVICE: service, NUMBER: str(number)}, "running", None, None,
+                             "x", "x", [], 0, 0, 0)
+
+    stream = io.StringIO()
+    printer = Printer([c("db", 1), c("frontend", 2)], color=False, timestamps=True, stream=stream)
+    printer.line(c("db", 1), "ready\n", "2026-01-01T00:00:00Z")
+    printer.line(c("frontend", 2), "up")
+    assert stream.getvalue() == "db-1        | 2026-01-01T00:00:00Z ready\nfrontend-2  | up\n"
+    coloured = io.StringIO()
+    Printer([c("db", 1)], color=True, timestamps=False, stream=coloured).line(c("db", 1), "x")
+    assert coloured.getvalue() == "\x1b[36mdb-1  | \x1b[0mx\n"
+
+
+def test_format_templates():
+    assert render_template("{{.Name}}\\t{{ .State }}", {"Name": "web", "State": "up"}) == "web\tup"
+    with pytest.raises(typer.BadParameter, match="no field 'Nope'"):
+        render_template("{{.Nope}}", {"Name": "web"})
+
+
+def test_sizes_durations_and_cpu():
+    assert [human_size(n) for n in (12, 1500, 2_500_000, 7e9)] == ["12B", "1.5kB", "2.5MB", "7GB"]
+    assert [human_duration(s) for s in (0.4, 1, 59, 61, 7200, 86400 * 3)] == [
+        "Less than a second", "1 second", "59 seconds", "1 minute", "2 hours", "3 days"]
+    assert cpu_percent(2_500_000_000, 2_000_000_000, 1.0) == 50.0
+
+
+def test_attached_up_aborts_on_the_first_exit_with_its_code(tmp_path, capsys):
+    from compose.cli.up import follow_up
+
+    (tmp_path / "compose.yaml").write_text(textwrap.dedent("""
+        services:
+          app: {image: busybox}
+          tests: {image: busybox}
+    """))
+    project = load_project(LoadOptions(cwd=str(tmp_path), project_name="demo", environ={}))
+    fake = FakeBackend().has_image("busybox").behave("tests", exit_code=3, output=["1 failed"])
+    service.up(project, fake)
+    code = follow_up(project, fake, ["app", "tests"], 0, timeout=None, abort="exit",
+                     exit_code_from=None, attach=None, no_attach=None, timestamps=False,
+                     color=False)
+    assert code == 3
+    assert "stop demo-app-1" in fake.changes()
+    out = capsys.readouterr().out
+    assert "tests-1  | 1 failed" in out and "demo-tests-1 exited with code 3" in out

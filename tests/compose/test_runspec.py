@@ -1,0 +1,129 @@
+"""The adapter's conversion: a compose container request -> the runtime's run options."""
+import os
+import textwrap
+
+import pytest
+
+from compose.adapter.runspec import Lookups, port_mapping, run_options
+from compose.backend import ContainerRequest
+from compose.errors import ComposeError
+from compose.load import LoadOptions, load_project
+from compose.model import Port
+
+
+def project(tmp_path, text, environ=None):
+    (tmp_path / "compose.yaml").write_text(textwrap.dedent(text))
+    return load_project(LoadOptions(cwd=str(tmp_path), project_name="demo",
+                                    environ=environ or {}))
+
+
+def lookups(tmp_path, made=None):
+    made = made if made is not None else []
+
+    def anonymous():
+        made.append(f"anon{len(made)}")
+        return made[-1]
+
+    return Lookups(volume_path=lambda name: f"/volumes/{name}/_data", anonymous_volume=anonymous,
+                   container_of=lambda service: f"id-of-{service}",
+                   mounts_of=lambda cid: [], runtime_dir=str(tmp_path / "run"))
+
+
+def convert(tmp_path, p, service="app", **request):
+    svc = p.services[service]
+    req = ContainerRequest(svc, request.pop("name", f"demo-{service}-1"), 1,
+                           request.pop("labels", {"x": "y"}), **request)
+    return run_options(p, req, lookups(tmp_path))
+
+
+def test_a_service_becomes_run_options(tmp_path):
+    p = project(tmp_path, """
+        services:
+          app:
+            image: busybox
+            command: [sh, -c, "echo hi"]
+            environment: {A: "1", B: null}
+            user: "1000"
+            ports: ["127.0.0.1:8080:80/udp"]
+            networks: {front: {aliases: [www], ipv4_address: 10.1.0.5}}
+            mem_limit: 64m
+            labels: {tier: web}
+        networks: {front: {}}
+    """)
+    opts = convert(tmp_path, p)
+    assert opts.command == ["sh", "-c", "echo hi"] and opts.env == ["A=1"]
+    assert opts.user == "1000" and opts.resources.memory == 64 << 20
+    assert opts.labels == {"tier": "web", "x": "y"}
+    [endpoint] = opts.network.endpoints
+    assert (endpoint.network, endpoint.aliases, endpoint.static_ip) == (
+        "demo_front", ["app", "www"], "10.1.0.5")
+    [port] = opts.network.ports
+    assert (port.host_ip, port.host_port, port.container_port, port.protocol) == (
+        "127.0.0.1", 8080, 80, "udp")
+
+
+def test_a_one_off_answers_to_its_own_name_only(tmp_path):
+    p = project(tmp_path, """
+        services:
+          app: {image: busybox, networks: {front: {aliases: [www], ipv4_address: 10.1.0.5}}}
+        networks: {front: {}}
+    """)
+    [endpoint] = convert(tmp_path, p, oneoff=True, tty=True, auto_remove=True).network.endpoints
+    assert (endpoint.aliases, endpoint.static_ip) == ([], None)
+    opts = convert(tmp_path, p, oneoff=True, use_aliases=True)
+    assert opts.network.endpoints[0].aliases == ["app", "www"] and not opts.auto_remove
+
+
+def test_volumes_named_anonymous_inherited_and_tmpfs(tmp_path):
+    p = project(tmp_path, """
+        services:
+          app:
+            image: busybox
+            volumes: [data:/data, /cache, {type: volume, source: data, target: /sub,
+                      volume: {subpath: logs}}, {type: tmpfs, target: /tmp}]
+        volumes: {data: {}}
+    """)
+    req = ContainerRequest(p.services["app"], "demo-app-1", 1, {},
+                           inherited_volumes={"/cache": "old-anon", "/image-volume": "img-anon"})
+    mounts = run_options(p, req, lookups(tmp_path)).mounts
+    got = [(m.type, m.source, m.target, m.volume, m.subpath) for m in mounts]
+    assert got == [("bind", "/volumes/demo_data/_data", "/data", "demo_data", None),
+                   ("bind", "/volumes/old-anon/_data", "/cache", "old-anon", None),
+                   ("bind", "/volumes/demo_data/_data", "/sub", "demo_data", "logs"),
+                   ("tmpfs", None, "/tmp", None, None),
+                   ("bind", "/volumes/img-anon/_data", "/image-volume", "img-anon", None)]
+
+
+def test_secrets_from_the_environment_are_written_root_only(tmp_path):
+    p = project(tmp_path, """
+        services: {app: {image: busybox, secrets: [token]}}
+        secrets: {token: {environment: TOKEN}}
+    """, environ={"TOKEN": "s3cret"})
+    [mount] = convert(tmp_path, p).mounts
+    assert (mount.target, mount.read_only) == ("/run/secrets/token", True)
+    assert open(mount.source).read() == "s3cret"
+    assert oct(os.stat(mount.source).st_mode & 0o777) == "0o444"
+    assert oct(os.stat(os.path.dirname(mount.source)).st_mode & 0o777) == "0o700"
+
+
+def test_shared_namespaces_point_at_the_other_service_s_container(tmp_path):
+    p = project(tmp_path, """
+        services:
+          app: {image: busybox, network_mode: "service:db", ipc: "service:db", pid: host}
+          db: {image: busybox}
+    """)
+    opts = convert(tmp_path, p)
+    assert (opts.network.mode, opts.ipc, opts.pid_mode) == (
+        "container:id-of-db", "container:id-of-db", "host")
+
+
+def test_what_the_runtime_can_not_do_is_an_error_naming_the_service(tmp_path):
+    p = project(tmp_path, "services: {app: {image: busybox, network_mode: 'cni:x'}}")
+    with pytest.raises(ComposeError, match="service 'app': network_mode 'cni:x' is not supported"):
+        convert(tmp_path, p)
+
+
+def test_port_ranges():
+    mapping = port_mapping(Port(target=80, published="8000-8010"))
+    assert (mapping.host_port, mapping.host_port_end) == (8000, 8010)
+    assert port_mapping(Port(target=53, protocol="udp")).host_port == 0  # a free one
