@@ -18,17 +18,10 @@ from typing import Callable
 
 from .errors import BerthError
 from .forked import ChildError, in_child
-from .rootdir import RootDir
-from .syscalls import SYSCALLS, Syscalls
+from .rootdir import RootDir, open_regular_at
+from .syscalls import KERNEL_FILESYSTEMS, SYSCALLS, Syscalls
 
 _NOT_COPIED = "not a regular file, directory or symbolic link"
-# filesystems of the kernel's own (f_type): proc, sysfs, devpts, mqueue, cgroup, cgroup2,
-# debugfs, tracefs, securityfs, bpf, configfs, pstore
-KERNEL_FILESYSTEMS = frozenset((0x9FA0, 0x62656572, 0x1CD1, 0x19800202, 0x27E0EB, 0x63677270,
-                                0x64626720, 0x74726163, 0x73636673, 0xCAFE4A11, 0x62656570,
-                                0x6165676C))
-
-
 class CopyError(BerthError):
     pass
 
@@ -39,29 +32,40 @@ def copy_tree_in(root: str, inner: str, source: str, uid: int | None = None,
                  gid: int | None = None) -> None:
     """Copy host file or tree `source` to `inner` inside `root` (replacing what is there),
     owned uid:gid; missing parent directories are created."""
-    st = os.lstat(source)
-    with RootDir(root) as container:
-        parent = container.makedirs(os.path.dirname(inner.rstrip("/")) or "/", uid, gid)
-        try:
-            name = os.path.basename(inner.rstrip("/"))
-            if not name:
-                raise CopyError(f"cannot replace the container's root with {source}")
-            _put(parent, name, source, st, uid, gid)
-        finally:
-            os.close(parent)
+    head, tail = os.path.split(source.rstrip("/") or "/")
+    source_dir = os.open(head or ".", os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    try:
+        tail = tail or "."
+        st = os.stat(tail, dir_fd=source_dir, follow_symlinks=False)
+        with RootDir(root) as container:
+            parent = container.makedirs(os.path.dirname(inner.rstrip("/")) or "/", uid, gid)
+            try:
+                name = os.path.basename(inner.rstrip("/"))
+                if not name:
+                    raise CopyError(f"cannot replace the container's root with {source}")
+                if not _copied(st):
+                    raise CopyError(f"{source}: {_NOT_COPIED}")
+                _put(parent, name, source_dir, tail, st, uid, gid)
+            finally:
+                os.close(parent)
+    finally:
+        os.close(source_dir)
 
 
-def copy_entry(parent: int, name: str, source: str, st: os.stat_result) -> None:
-    """Write host file or tree `source` (lstat `st`) as `name` in directory fd `parent`,
-    with its owners and modes; anything else (a device, a fifo) is left out."""
+def copy_entry(parent: int, name: str, source_dir: int, source: str,
+               st: os.stat_result) -> None:
+    """Write entry `source` of directory fd `source_dir` (lstat `st`) as `name` in
+    directory fd `parent`, with its owners, modes and times; anything else than a file,
+    directory or link (a device, a fifo) is left out."""
     if _copied(st):
-        _put(parent, name, source, st, None, None, keep_owner=True)
+        _put(parent, name, source_dir, source, st, None, None, keep_owner=True)
 
 
-def _put(parent: int, name: str, source: str, st: os.stat_result, uid: int | None,
-         gid: int | None, keep_owner: bool = False) -> None:
-    """Write `source` as `name` in directory fd `parent`, owned uid:gid (or as the
-    source is, with `keep_owner`)."""
+def _put(parent: int, name: str, source_dir: int, source: str, st: os.stat_result,
+         uid: int | None, gid: int | None, keep_owner: bool = False) -> None:
+    """Write entry `source` of directory fd `source_dir` as `name` in directory fd
+    `parent`, owned uid:gid (or as the source is, with `keep_owner`). Both sides are
+    reached through fds only, and a source that changes kind meanwhile is refused."""
     if keep_owner:
         uid, gid = st.st_uid, st.st_gid
 
@@ -69,43 +73,51 @@ def _put(parent: int, name: str, source: str, st: os.stat_result, uid: int | Non
         if uid is not None:
             os.chown(fd_or_name, uid, gid if gid is not None else -1, **at)
 
+    times = (st.st_atime_ns, st.st_mtime_ns)
     if stat.S_ISDIR(st.st_mode):
         existing = _lstat(name, parent)
         if existing is not None and not stat.S_ISDIR(existing.st_mode):
             _remove(name, parent)
             existing = None
         if existing is None:
-            os.mkdir(name, stat.S_IMODE(st.st_mode), dir_fd=parent)
+            os.mkdir(name, 0o700, dir_fd=parent)
         fd = os.open(name, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=parent)
+        src = os.open(source, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC,
+                      dir_fd=source_dir)
         try:
-            os.fchmod(fd, stat.S_IMODE(st.st_mode))
-            owned(fd)
-            with os.scandir(source) as entries:
+            with os.scandir(src) as entries:
                 for entry in sorted(entries, key=lambda e: e.name):
                     child = entry.stat(follow_symlinks=False)
                     if _copied(child):
-                        _put(fd, entry.name, entry.path, child, uid, gid, keep_owner)
+                        _put(fd, entry.name, src, entry.name, child, uid, gid, keep_owner)
+            os.fchmod(fd, stat.S_IMODE(st.st_mode))
+            owned(fd)
+            os.utime(fd, ns=times)
         finally:
+            os.close(src)
             os.close(fd)
     elif stat.S_ISLNK(st.st_mode):
+        target = os.readlink(source, dir_fd=source_dir)
         _remove(name, parent)
-        os.symlink(os.readlink(source), name, dir_fd=parent)
+        os.symlink(target, name, dir_fd=parent)
         owned(name, dir_fd=parent, follow_symlinks=False)
-    elif stat.S_ISREG(st.st_mode):
+        os.utime(name, ns=times, dir_fd=parent, follow_symlinks=False)
+    else:
         tmp = f".{name}.berth-tmp"
         _remove(tmp, parent)
+        src = open_regular_at(source_dir, source)
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC,
                      0o600, dir_fd=parent)
-        with os.fdopen(fd, "wb") as out, open(source, "rb") as src:
-            shutil.copyfileobj(src, out, 1 << 20)
+        with os.fdopen(fd, "wb") as out, os.fdopen(src, "rb") as data:
+            shutil.copyfileobj(data, out, 1 << 20)
+            out.flush()
             os.fchmod(out.fileno(), stat.S_IMODE(st.st_mode))
             owned(out.fileno())
+            os.utime(out.fileno(), ns=times)
         existing = _lstat(name, parent)
         if existing is not None and stat.S_ISDIR(existing.st_mode):
             shutil.rmtree(name, dir_fd=parent)
         os.rename(tmp, name, src_dir_fd=parent, dst_dir_fd=parent)
-    else:
-        raise CopyError(f"{source}: {_NOT_COPIED}")
 
 
 def remove_path(root: str, inner: str) -> None:
@@ -146,37 +158,42 @@ def copy_out_of(root: str, inner: str, dest: str) -> None:
 
 
 def _get(parent: int, name: str, st: os.stat_result, dest: str, top: bool = False) -> None:
-    """Copy `name` of container directory fd `parent` to host path `dest`. Below the top,
-    what is created on the host is never followed (O_NOFOLLOW)."""
+    """Copy `name` of container directory fd `parent` to host path `dest`, times kept.
+    Below the top, what is created on the host is never followed (O_NOFOLLOW)."""
     nofollow = 0 if top else os.O_NOFOLLOW
+    times = (st.st_atime_ns, st.st_mtime_ns)
     if stat.S_ISDIR(st.st_mode):
         fd = os.open(name, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=parent)
         try:
             os.makedirs(dest, exist_ok=True) if top else _mkdir(dest)
-            if SYSCALLS.fs_type(fd) in KERNEL_FILESYSTEMS:
-                return  # /proc, /sys and the like: an empty directory, as docker cp shows them
-            with os.scandir(fd) as entries:
-                for entry in sorted(entries, key=lambda e: e.name):
-                    child = entry.stat(follow_symlinks=False)
-                    if _copied(child):
-                        _get(fd, entry.name, child, os.path.join(dest, entry.name))
+            if SYSCALLS.fs_type(fd) not in KERNEL_FILESYSTEMS:  # /proc, /sys: left empty,
+                with os.scandir(fd) as entries:                 # as docker cp shows them
+                    for entry in sorted(entries, key=lambda e: e.name):
+                        child = entry.stat(follow_symlinks=False)
+                        if _copied(child):
+                            _get(fd, entry.name, child, os.path.join(dest, entry.name))
             os.chmod(dest, stat.S_IMODE(os.fstat(fd).st_mode))
+            os.utime(dest, ns=times)
         finally:
             os.close(fd)
     elif stat.S_ISLNK(st.st_mode):
         if os.path.lexists(dest) and not os.path.isdir(dest):
             os.unlink(dest)
         os.symlink(os.readlink(name, dir_fd=parent), dest)
+        os.utime(dest, ns=times, follow_symlinks=False)
     else:
-        fd = os.open(name, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC, dir_fd=parent)
-        with os.fdopen(fd, "rb") as src:
-            if not stat.S_ISREG(os.fstat(fd).st_mode):  # swapped since it was looked at
-                raise CopyError(f"{name}: {_NOT_COPIED}")
+        try:
+            src = open_regular_at(parent, name)
+        except OSError:  # swapped since it was looked at
+            raise CopyError(f"{name}: {_NOT_COPIED}") from None
+        with os.fdopen(src, "rb") as data:
             out_fd = os.open(dest, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC | nofollow,
                              0o600)
             with os.fdopen(out_fd, "wb") as out:
-                shutil.copyfileobj(src, out, 1 << 20)
-                os.fchmod(out.fileno(), stat.S_IMODE(os.fstat(fd).st_mode))
+                shutil.copyfileobj(data, out, 1 << 20)
+                out.flush()
+                os.fchmod(out.fileno(), stat.S_IMODE(os.fstat(src).st_mode))
+                os.utime(out.fileno(), ns=times)
 
 
 def _mkdir(path: str) -> None:

@@ -15,9 +15,11 @@ import errno
 import os
 import stat
 
+from .errors import BerthError
 from .syscalls import RESOLVE_BENEATH, RESOLVE_IN_ROOT, RESOLVE_NO_MAGICLINKS, SYSCALLS
 
 O_PATH = getattr(os, "O_PATH", 0o10000000)
+MAX_LINKS = 40  # as the kernel's path walk
 
 
 class RootDir:
@@ -47,7 +49,47 @@ class RootDir:
     def open(self, inner: str, flags: int = os.O_RDONLY, mode: int = 0) -> int:
         """An fd for `inner` (relative to the root, or absolute inside it; absolute is an
         escape for a strict root)."""
-        return SYSCALLS.openat2(self.fd, inner or ".", flags, mode, self.resolve)
+        try:
+            return SYSCALLS.openat2(self.fd, inner or ".", flags, mode, self.resolve)
+        except OSError as err:
+            if err.errno == errno.ENOSYS:
+                raise BerthError(f"berth needs Linux 5.6 or later (openat2); this is "
+                                 f"{os.uname().release}") from None
+            raise
+
+    def follow(self, inner: str) -> str:
+        """Where `inner` leads inside the root, links followed (within it) even when what
+        they name doesn't exist yet: a dangling /etc/resolv.conf link names the file to
+        create. Every step is looked at through an fd opened inside the root."""
+        pending = [c for c in inner.split("/") if c not in ("", ".")]
+        pending.reverse()
+        resolved: list[str] = []
+        links = 0
+        while pending:
+            comp = pending.pop()
+            if comp == "..":
+                if resolved:
+                    resolved.pop()
+                continue
+            try:
+                parent = self.open("/".join(resolved), O_PATH | os.O_DIRECTORY)
+            except (FileNotFoundError, NotADirectoryError):
+                resolved.append(comp)  # below a missing directory: nothing to follow
+                continue
+            try:
+                target = os.readlink(comp, dir_fd=parent)
+            except OSError:  # not a link, or not there
+                resolved.append(comp)
+                continue
+            finally:
+                os.close(parent)
+            links += 1
+            if links > MAX_LINKS:
+                raise OSError(errno.ELOOP, f"too many levels of symbolic links: {inner}")
+            if target.startswith("/"):
+                resolved = []
+            pending.extend(reversed([c for c in target.split("/") if c not in ("", ".")]))
+        return "/" + "/".join(resolved)
 
     def lstat(self, inner: str) -> os.stat_result | None:
         """What `inner` is (a final symlink not followed), or None if it isn't there."""
@@ -71,8 +113,13 @@ class RootDir:
 
     def makedirs(self, inner: str, uid: int | None = None, gid: int | None = None,
                  mode: int = 0o755) -> int:
-        """An fd of directory `inner`, creating what is missing (owned uid:gid)."""
-        comps = [c for c in inner.split("/") if c not in ("", ".")]
+        """An fd of directory `inner`, creating what is missing (owned uid:gid), where
+        its links lead when they dangle."""
+        try:
+            return self.open(inner, os.O_RDONLY | os.O_DIRECTORY)
+        except FileNotFoundError:
+            pass
+        comps = [c for c in self.follow(inner).split("/") if c]
         for depth in range(len(comps) + 1):
             try:
                 fd = self.open("/".join(comps[:depth]), os.O_RDONLY | os.O_DIRECTORY)
@@ -95,16 +142,29 @@ class RootDir:
     def read_text(self, inner: str) -> str:
         """A small text file's content ("" if it is missing or not a regular file)."""
         try:
-            fd = self.open(inner, os.O_RDONLY | os.O_NONBLOCK)
+            fd = reopen_regular(self.open(inner, O_PATH))
         except OSError:
             return ""
-        try:
-            if not stat.S_ISREG(os.fstat(fd).st_mode):
-                return ""
-            with os.fdopen(os.dup(fd), "rb") as handle:
-                return handle.read(1 << 22).decode("utf-8", "replace")
-        finally:
-            os.close(fd)
+        with os.fdopen(fd, "rb") as handle:
+            return handle.read(1 << 22).decode("utf-8", "replace")
+
+
+def reopen_regular(path_fd: int, flags: int = os.O_RDONLY) -> int:
+    """A readable fd for what O_PATH fd `path_fd` stands for (which it closes), if that
+    is a regular file: a device, a fifo or a socket someone put there is never opened
+    (opening a device can do things, a watchdog's reboots the host)."""
+    try:
+        if not stat.S_ISREG(os.fstat(path_fd).st_mode):
+            raise OSError(errno.EINVAL, "not a regular file")
+        return os.open(f"/proc/self/fd/{path_fd}", flags | os.O_CLOEXEC)
+    finally:
+        os.close(path_fd)
+
+
+def open_regular_at(dir_fd: int, name: str, flags: int = os.O_RDONLY) -> int:
+    """reopen_regular of `name` in directory fd `dir_fd`, a final link not followed."""
+    return reopen_regular(os.open(name, O_PATH | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=dir_fd),
+                          flags)
 
 
 def is_escape(err: OSError) -> bool:

@@ -10,6 +10,7 @@ is left behind when the container's last process exits.
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import stat
 from dataclasses import dataclass
@@ -19,7 +20,8 @@ from .filecopy import copy_entry
 from .rootdir import O_PATH, RootDir, is_escape
 from .spec import ContainerSpec, Mount
 from .syscalls import (MNT_DETACH, MS_BIND, MS_MOVE, MS_NODEV, MS_NOEXEC, MS_NOSUID, MS_PRIVATE,
-                       MS_RDONLY, MS_REC, MS_REMOUNT, MS_STRICTATIME, SYSCALLS, Syscalls)
+                       MS_RDONLY, MS_REC, MS_REMOUNT, MS_STRICTATIME, PROC_MAGIC, SYSCALLS,
+                       SYSFS_MAGIC, Syscalls)
 
 MASKED_PATHS = ("/proc/asound", "/proc/acpi", "/proc/interrupts", "/proc/kcore", "/proc/keys",
                 "/proc/latency_stats", "/proc/timer_list", "/proc/timer_stats",
@@ -74,28 +76,49 @@ def overlay_options(layout: Layout) -> str:
 
 
 @contextlib.contextmanager
-def mount_point(root: str, path: str, is_file: bool) -> Iterator[str]:
-    """The mount point for `path` inside `root`, created if missing, as the /proc/self/fd
-    path of an fd opened inside the root (runtime.rootdir): a symlink swapped in by a
-    container sharing a volume cannot move the mount out of the root (CVE-2021-30465)."""
+def mount_point(root: str, path: str, is_file: bool, user: bool = False) -> Iterator[str]:
+    """The mount point for `path` inside `root`, created if missing (where a link there
+    dangles, what it names is made, as runc does), as the /proc/self/fd path of an fd
+    opened inside the root (runtime.rootdir): a symlink swapped in by a container sharing
+    a volume cannot move the mount out of the root (CVE-2021-30465). `user`: a mount the
+    user asked for, which may not cover the root itself nor go into /proc or /sys."""
     with RootDir(root) as tree:
-        if is_file:
-            try:
-                fd = tree.open(path, O_PATH)
-            except FileNotFoundError:
-                parent = tree.makedirs(os.path.dirname(path.rstrip("/")) or "/")
-                try:
-                    os.close(os.open(os.path.basename(path.rstrip("/")), os.O_CREAT | os.O_WRONLY | os.O_NOFOLLOW | os.O_CLOEXEC,
-                                     0o644, dir_fd=parent))
-                finally:
-                    os.close(parent)
-                fd = tree.open(path, O_PATH)
-        else:
-            fd = tree.makedirs(path)
+        try:
+            fd = tree.open(path, O_PATH)
+        except FileNotFoundError:
+            _make(tree, tree.follow(path), is_file)
+            fd = tree.open(path, O_PATH)
+        if user:
+            _refuse_special(tree, fd, path)
     try:
         yield f"/proc/self/fd/{fd}"
     finally:
         os.close(fd)
+
+
+def _make(tree: RootDir, path: str, is_file: bool) -> None:
+    """A missing mount point: an empty file or directory (a fifo or link that appears
+    meanwhile is never opened: O_EXCL)."""
+    parent = tree.makedirs(os.path.dirname(path.rstrip("/")) or "/")
+    name = os.path.basename(path.rstrip("/"))
+    try:
+        if is_file:
+            os.close(os.open(name, os.O_CREAT | os.O_EXCL | os.O_WRONLY | os.O_NOFOLLOW
+                             | os.O_CLOEXEC, 0o644, dir_fd=parent))
+        else:
+            os.mkdir(name, 0o755, dir_fd=parent)
+    except FileExistsError:
+        pass  # made meanwhile: the open that follows decides
+    finally:
+        os.close(parent)
+
+
+def _refuse_special(tree: RootDir, fd: int, path: str) -> None:
+    st, root = os.fstat(fd), os.fstat(tree.fd)
+    if (st.st_dev, st.st_ino) == (root.st_dev, root.st_ino):
+        raise OSError(errno.EINVAL, f"mount target {path} is the container's root")
+    if SYSCALLS.fs_type(fd) in (PROC_MAGIC, SYSFS_MAGIC):
+        raise OSError(errno.EINVAL, f"mount target {path} is inside /proc or /sys")
 
 
 def _mount_dev(root: str, spec: ContainerSpec, sys: Syscalls) -> None:
@@ -153,21 +176,24 @@ def bind_mount(source: str, target: str, layout: "Layout", sys: Syscalls, remoun
 
 def _copy_up(image_dir: str, volume_dir: str) -> None:
     """Fill a new (empty) named volume with what the image has at its mount point, owners
-    and modes kept. The volume may be shared with a running container: it is written
-    through fds (runtime.filecopy), never through a path a container could re-point."""
-    source = os.stat(image_dir)
+    and modes kept. Both sides may be shared with a running container (the mount point
+    may be inside another volume): they are read and written through fds
+    (runtime.filecopy), never through a path a container could re-point."""
+    source = os.open(image_dir, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
     with RootDir(volume_dir) as volume:
         top = volume.open(".", os.O_RDONLY | os.O_DIRECTORY)
     try:
-        if not stat.S_ISDIR(source.st_mode) or os.listdir(top) or not os.listdir(image_dir):
+        if os.listdir(top) or not os.listdir(source):
             return
-        with os.scandir(image_dir) as entries:
+        with os.scandir(source) as entries:
             for entry in entries:
-                copy_entry(top, entry.name, entry.path, entry.stat(follow_symlinks=False))
-        os.fchown(top, source.st_uid, source.st_gid)
-        os.fchmod(top, stat.S_IMODE(source.st_mode))
+                copy_entry(top, entry.name, source, entry.name, entry.stat(follow_symlinks=False))
+        st = os.fstat(source)
+        os.fchown(top, st.st_uid, st.st_gid)
+        os.fchmod(top, stat.S_IMODE(st.st_mode))
     finally:
         os.close(top)
+        os.close(source)
 
 
 def _user_mount(layout: "Layout", mount: Mount, sys: Syscalls) -> None:
@@ -177,7 +203,7 @@ def _user_mount(layout: "Layout", mount: Mount, sys: Syscalls) -> None:
         if mount.tmpfs_size:
             options.append(f"size={mount.tmpfs_size}")
         flags = MS_NOSUID | MS_NODEV | (MS_RDONLY if mount.read_only else 0)
-        with mount_point(root, mount.target, False) as target:
+        with mount_point(root, mount.target, False, user=True) as target:
             sys.mount("tmpfs", target, "tmpfs", flags, ",".join(options))
         return
     source = mount.source or ""
@@ -186,7 +212,7 @@ def _user_mount(layout: "Layout", mount: Mount, sys: Syscalls) -> None:
     if not os.path.exists(source):
         raise FileNotFoundError(f"bind source path does not exist: {source}")
     with volume_subpath(source, mount.subpath) as source, \
-            mount_point(root, mount.target, not os.path.isdir(source)) as target:
+            mount_point(root, mount.target, not os.path.isdir(source), user=True) as target:
         if mount.volume and not mount.subpath:
             _copy_up(target, source)
         bind_mount(source, target, layout, sys, MS_RDONLY | MS_REC if mount.read_only else 0,

@@ -54,6 +54,15 @@ PR_SET_CHILD_SUBREAPER = 36
 PR_CAP_AMBIENT = 47
 PR_CAP_AMBIENT_CLEAR_ALL = 4
 
+# filesystem magic numbers (linux/magic.h), as fstatfs says them
+PROC_MAGIC = 0x9FA0
+SYSFS_MAGIC = 0x62656572
+# the kernel's own filesystems: proc, sysfs, devpts, mqueue, cgroup, cgroup2, debugfs,
+# tracefs, securityfs, bpf, configfs, pstore
+KERNEL_FILESYSTEMS = frozenset((PROC_MAGIC, SYSFS_MAGIC, 0x1CD1, 0x19800202, 0x27E0EB,
+                                0x63677270, 0x64626720, 0x74726163, 0x73636673, 0xCAFE4A11,
+                                0x62656570, 0x6165676C))
+
 # openat2 resolve flags (linux/openat2.h)
 RESOLVE_NO_XDEV = 0x01
 RESOLVE_NO_MAGICLINKS = 0x02

@@ -7,6 +7,7 @@ link is copied as a link, and archives ADD extracts stay inside their destinatio
 from __future__ import annotations
 
 import copy
+import errno
 import fnmatch
 import hashlib
 import os
@@ -17,7 +18,7 @@ from typing import BinaryIO
 
 from common.patterns import Ignore
 
-from ..rootdir import RootDir, is_escape
+from ..rootdir import O_PATH, RootDir, is_escape, reopen_regular
 from ..securejoin import EscapeError, clean_member_path, secure_join
 from .buildspec import BuildError
 
@@ -131,21 +132,20 @@ class CopyPlan:
     def _open(self, host: str) -> int:
         """An fd for regular file `host` of the context (or stage) root, resolved by the
         kernel beneath that root: a directory swapped for a symlink while the build runs
-        cannot make it read a file outside (runtime.rootdir)."""
+        cannot make it read a file outside (runtime.rootdir), and nothing but a regular
+        file is ever opened."""
         rel = os.path.relpath(host, self.root) if self.root else ""
-        if not self.root or rel == ".." or rel.startswith("../"):  # the build's own tmpdir
-            fd = os.open(host, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
-        else:
-            with RootDir(self.root, strict=True) as tree:
-                try:
-                    fd = tree.open(rel, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
-                except OSError as err:
-                    why = "it leads outside the build context" if is_escape(err) else err.strerror
-                    raise BuildError(f"cannot read {rel}: {why}") from None
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
-            os.close(fd)
-            raise BuildError(f"{host} changed while the build read it")
-        return fd
+        try:
+            if not self.root or rel == ".." or rel.startswith("../"):  # the build's tmpdir
+                path_fd = os.open(host, O_PATH | os.O_NOFOLLOW | os.O_CLOEXEC)
+            else:
+                with RootDir(self.root, strict=True) as tree:
+                    path_fd = tree.open(rel, O_PATH | os.O_NOFOLLOW)
+            return reopen_regular(path_fd)
+        except OSError as err:
+            why = "it leads outside the build context" if is_escape(err) else (
+                "it is no longer a regular file" if err.errno == errno.EINVAL else err.strerror)
+            raise BuildError(f"cannot read {rel or host}: {why}") from None
 
     def _info(self, host: str, inner: str) -> tarfile.TarInfo:
         st = os.lstat(host)

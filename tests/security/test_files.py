@@ -169,3 +169,35 @@ def test_cp_of_a_stopped_container_sees_its_volumes_as_it_would(engine, busybox,
     with pytest.raises(CopyError, match="Read-only"):
         copy_in(engine, c.id, str(tmp_path / "new.txt"), "/ro/new.txt")
     assert not (volume.path / "new.txt").exists()
+
+
+def test_mount_targets_that_are_dangling_links_are_made_where_they_lead(engine, busybox_dir,
+                                                                          tmp_path):
+    """An image's dangling /etc/resolv.conf (systemd's stub) or a volume target that is a
+    link to a directory not there yet: made inside the root, as runc does."""
+    import shutil
+
+    from runtime.images.archive import import_rootfs
+
+    rootfs = tmp_path / "rootfs"
+    shutil.copytree(busybox_dir, rootfs, symlinks=True)
+    os.symlink("../run/resolve/stub.conf", rootfs / "etc" / "resolv.conf")
+    os.symlink("/srv/missing/data", rootfs / "data")
+    image = import_rootfs(engine.images, str(rootfs), ["dangling"])
+    volume = engine.volumes.create("v")
+    c = engine.create(image, RunOptions(
+        command=["sh", "-c", "cat /etc/resolv.conf >/dev/null && echo resolv; "
+                             "touch /data/x && ls /srv/missing/data"],
+        mounts=[Mount(type="bind", source=str(volume.path), target="/data", volume="v")]))
+    engine.start(c.id)
+    assert engine.wait(c.id) == 0
+    assert "".join(line.text for line in engine.logs(c.id)).split() == ["resolv", "x"]
+
+
+@pytest.mark.parametrize("target", ["/", "/proc/sys/kernel", "/sys/kernel"])
+def test_a_mount_over_the_root_or_into_proc_and_sys_is_refused(engine, busybox, tmp_path, target):
+    (tmp_path / "data").mkdir()
+    c = engine.create(busybox, RunOptions(command=["true"], mounts=[
+        Mount(type="bind", source=str(tmp_path / "data"), target=target)]))
+    with pytest.raises(Exception, match="is the container's root|inside /proc or /sys"):
+        engine.start(c.id)
