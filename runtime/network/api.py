@@ -184,13 +184,14 @@ class Networks:
                                               host_veth=veth, aliases=list(aliases),
                                               internal=net.internal))
             published = []
+            # ports lead to the first network with a way out; a container on internal
+            # networks only publishes none, as under docker
+            outside = next((a for a in attachments if not a.internal), None)
             try:
-                for req in ports:
-                    if not attachments:
-                        raise NetworkError("ports can only be published from a berth network")
+                for req in ports if outside else ():
                     sock, port = reserve_port(req)
                     sockets.append(sock)
-                    published.append(Published(req.protocol, req.host_ip, port, attachments[0].ip,
+                    published.append(Published(req.protocol, req.host_ip, port, outside.ip,
                                                req.container_port))
                 endpoints = Endpoints(container=cid, name=name, attachments=attachments,
                                       ports=published, dns=list(dns_servers), links=links_)

@@ -10,8 +10,9 @@ and stops resolving when it stops. It exits when no network is left.
 
 Who may ask: only a container attached to the network whose gateway it asks (anyone
 else is refused, whatever address they reach), and it learns only the names of its
-own networks. A container attached to internal networks only gets no forwarding: its
-queries for other names fail (SERVFAIL) instead of leaving the host (CVE-2024-29018).
+own networks. An internal network's gateway forwards nothing: queries for other names
+fail (SERVFAIL) instead of leaving the host (CVE-2024-29018), whoever asks (a container
+there has its way out, if it has one, through its other network's gateway).
 
     python -m runtime.network.dnsserver ROOT RUN
 """
@@ -71,7 +72,6 @@ class Server:
         self.listeners: dict[str, tuple[socket.socket, socket.socket]] = {}
         self.zones: dict[str, Zone] = {}  # gateway ip -> zone
         self.member_of: dict[str, list[Zone]] = {}  # a container's address -> all its zones
-        self.may_forward: set[str] = set()  # addresses of containers with a way out
         self.stamp: tuple = ()
         self.turns: dict[str, int] = defaultdict(int)  # name -> next rotation
         self.pending: dict[int, tuple] = {}  # forward id -> (listener, client, query id, deadline)
@@ -99,14 +99,11 @@ class Server:
         by_network = {n.name: zones[n.gateway] for n in networks.values()}
         for net in networks.values():
             by_network[net.name].internal = net.internal
-        member_of, may_forward = {}, set()
+        member_of = {}
         for ep in self.records.all_endpoints():
             own = [by_network[a.network] for a in ep.attachments if a.network in by_network]
-            outside = any(not zone.internal for zone in own)
             for att in ep.attachments:
                 member_of[att.ip] = own
-                if outside:
-                    may_forward.add(att.ip)
             for att in ep.attachments:
                 zone = by_network.get(att.network)
                 if zone is None:
@@ -120,7 +117,6 @@ class Server:
                 zone.upstreams[att.ip] = ep.dns
         self.zones = zones
         self.member_of = member_of
-        self.may_forward = may_forward
         self._listen(set(zones))
 
     def _listen(self, gateways: set[str]) -> None:
@@ -212,7 +208,7 @@ class Server:
         if out is not None:
             reply(out)
             return
-        if client[0] not in self.may_forward:  # internal networks only: no way out
+        if zone.internal:  # no way out
             reply(self._error(wire, dns.rcode.SERVFAIL))
             return
         upstreams = zone.upstreams.get(client[0]) or host_nameservers()

@@ -59,6 +59,10 @@ def render(table: str, networks: Iterable[Network], endpoints: Iterable[Endpoint
     lines += _input(networks) + ["  }"]
     accept = f"meta mark set {MARK:#x} accept"
     fwd = []
+    for net in networks:  # an internal network: nothing in or out, DNAT'd traffic neither
+        if net.internal:
+            fwd.append(f'    iifname "{net.bridge}" oifname != "{net.bridge}" drop')
+            fwd.append(f'    oifname "{net.bridge}" iifname != "{net.bridge}" drop')
     for net in networks:  # into a network: only its own traffic, replies, published ports
         br = net.bridge
         fwd.append(f'    iifname "{br}" oifname "{br}" {accept}')
@@ -73,17 +77,14 @@ def render(table: str, networks: Iterable[Network], endpoints: Iterable[Endpoint
 
 
 def _guard(networks: list[Network]) -> list[str]:
-    """Before anything else sees them, packets from a network's bridge must come from its
-    subnet, and never go to 127.0.0.0/8: the bridges route it (route_localnet, so that
-    replies to the host's own 127.0.0.1 publications get back), which would otherwise let a
-    container with a raw socket reach the host's loopback-only services. Replies of those
-    publications still carry the gateway's address here: conntrack restores 127.0.0.1 later."""
-    rules = []
-    for net in networks:
-        br = net.bridge
-        rules.append(f'    iifname "{br}" ip saddr != {net.subnet} drop')
-        rules.append(f'    iifname "{br}" ip daddr 127.0.0.0/8 drop')
-    return rules
+    """Before anything else sees them, packets from a network's bridge never go to
+    127.0.0.0/8: the bridges route it (route_localnet, so that replies to the host's own
+    127.0.0.1 publications get back), which would otherwise let a container with a raw
+    socket reach the host's loopback-only services. Replies of those publications still
+    carry the gateway's address here: conntrack restores 127.0.0.1 later. (Sources are not
+    checked: a container may route other subnets, as under docker; nothing here trusts a
+    source address.)"""
+    return [f'    iifname "{net.bridge}" ip daddr 127.0.0.0/8 drop' for net in networks]
 
 
 def _input(networks: list[Network]) -> list[str]:

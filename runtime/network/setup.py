@@ -29,9 +29,12 @@ def prepare(paths: Paths, cid: str, spec: ContainerSpec) -> list[socket.socket]:
         endpoints, sockets = Networks(paths).attach(
             cid, spec.name, [(e.network, e.aliases, e.static_ip) for e in spec.network.endpoints],
             spec.network.ports, spec.network.dns, spec.network.links)
-        first = endpoints.attachments[0] if endpoints.attachments else None
+        attachments = endpoints.attachments
+        first = attachments[0] if attachments else None
+        # berth's DNS on the network with a way out, if any: an internal one forwards nothing
+        resolver = next((a for a in attachments if not a.internal), first)
         write_etc_files(cdir, spec, first.ip if first else None,
-                        [a.gateway for a in endpoints.attachments][:1])
+                        [resolver.gateway] if resolver else [])
         return sockets
     if mode.startswith("container:"):
         other = paths.container(mode[len("container:"):])

@@ -16,7 +16,7 @@ import pytest
 from runtime.create import RunOptions
 from runtime.network.api import Networks
 from runtime.spec import Endpoint, NetworkConfig, PortMapping
-from tests.helpers import in_netns, wait_for
+from tests.helpers import host_address, in_netns, wait_for
 from tests.security.packets import Sniffer, foreign_host, mac_of, send_frame, tcp_syn, udp
 
 pytestmark = pytest.mark.privileged
@@ -188,3 +188,33 @@ def test_an_internal_network_reaches_nothing_of_the_host_but_its_dns(engine, bus
         # berth's DNS for its own names is the one thing it may use
         own = run(engine, busybox, "nslookup inside 2>&1; true", ["sealed"])
         assert nets.endpoints(inside.id).attachments[0].ip in own
+
+
+def test_an_internal_network_reaches_no_publication_and_publishes_nothing(engine, busybox, nets):
+    """A publication DNATs to another network; from an internal one that is a way out."""
+    nets.create("open")
+    nets.create("other")
+    sealed = nets.create("sealed", internal=True)
+    host_ip = host_address()
+    if host_ip is None:
+        pytest.skip("no non-loopback address on this host")
+    public = 30000 + secrets.randbelow(10000)
+    start(engine, busybox, "exec httpd -f -p 80", ["open"], ports=[PortMapping(80, host_port=public)])
+    hidden = start(engine, busybox, "exec httpd -f -p 80", ["sealed"],
+                   ports=[PortMapping(80, host_port=public + 1)])
+    assert nets.endpoints(hidden.id).ports == []  # as under docker: nothing is published
+    inside = start(engine, busybox, "exec sleep 60", ["sealed"])
+    subprocess.run(["nsenter", f"--net={engine.paths.netns / inside.id}", "ip", "route", "add",
+                    "default", "via", sealed.gateway], check=True)
+    neighbour = start(engine, busybox, "exec sleep 60", ["other"])
+
+    def reaches(port: int) -> bool:
+        try:
+            socket.create_connection((host_ip, port), timeout=1).close()
+            return True
+        except OSError:
+            return False
+
+    assert wait_for(lambda: in_netns(engine.paths.netns / neighbour.id, lambda: reaches(public)),
+                    timeout=5)  # control: the publication works from another network
+    assert not in_netns(engine.paths.netns / inside.id, lambda: reaches(public))
