@@ -96,7 +96,11 @@ class Builder:
             if self.build_network:
                 from ..network.api import Networks
 
-                Networks(self.containers.paths).remove(self.build_network)
+                try:
+                    Networks(self.containers.paths).remove(self.build_network)
+                except BerthError:
+                    pass  # the next build removes it (see _network); the build's own
+                    # result or error is what matters here
 
     def _build(self, opts: BuildOptions) -> Image:
         started = time.monotonic()
@@ -377,9 +381,20 @@ class Builder:
             return network
         if self.build_network is None:
             from ..network.api import Networks
+            from ..state import process_start_time
 
+            networks = Networks(self.containers.paths)
+            for net in networks.list({"berth.build": "1"}):  # left by builds killed midway
+                pid, _, started = net.labels.get("berth.build.owner", "0:0").partition(":")
+                if process_start_time(int(pid)) != int(started or 0):
+                    try:
+                        networks.remove(net.name)
+                    except BerthError:
+                        pass
+            me = os.getpid()
             name = f"berth-build-{secrets.token_hex(6)}"
-            Networks(self.containers.paths).create(name, labels={"berth.build": "1"})
+            networks.create(name, labels={"berth.build": "1",
+                                          "berth.build.owner": f"{me}:{process_start_time(me)}"})
             self.build_network = name
         return self.build_network
 

@@ -127,3 +127,12 @@ def test_a_context_swapped_under_a_build_reads_nothing_outside(engine, busybox, 
     assert swapped
     if image is not None:
         assert b"outside-the-context" not in layer_bytes(engine, image)
+
+
+def test_a_build_network_left_by_a_killed_build_goes_with_the_next_build(engine, busybox,
+                                                                         tmp_path):
+    nets = Networks(engine.paths)
+    nets.create("berth-build-stale", labels={"berth.build": "1",
+                                             "berth.build.owner": "999999:1"})  # long gone
+    build(engine, tmp_path, "FROM busybox\nRUN true\n")
+    assert nets.list() == []
