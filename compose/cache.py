@@ -48,22 +48,35 @@ def _valid(entry: dict, inputs: Inputs) -> bool:
             and all(_digest(path) == digest for path, digest in entry["files"].items()))
 
 
-def _trusted(path: Path | int) -> bool:
+def _trusted(fd: int) -> bool:
     """Whether a cache directory or entry is the caller's own and nobody else may write it."""
-    try:
-        st = os.stat(path) if not isinstance(path, int) else os.fstat(path)
-    except OSError:
-        return False
+    st = os.fstat(fd)
     return st.st_uid == os.geteuid() and not st.st_mode & (stat.S_IWGRP | stat.S_IWOTH)
 
 
-def _read(path: Path) -> dict | None:
+def _open_dir(cache_dir: Path, create: bool) -> int | None:
+    """An fd of the cache directory if it is trusted (made first with `create`); every
+    later look happens through it, so a directory swapped meanwhile is never used."""
     try:
-        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
+        if create:
+            cache_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        fd = os.open(cache_dir, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC)
+    except OSError:
+        return None
+    if _trusted(fd):
+        return fd
+    os.close(fd)
+    return None
+
+
+def _read(dir_fd: int, name: str) -> dict | None:
+    try:
+        fd = os.open(name, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC,
+                     dir_fd=dir_fd)
     except OSError:
         return None
     with os.fdopen(fd, "rb") as handle:
-        if not _trusted(fd):
+        if not stat.S_ISREG(os.fstat(fd).st_mode) or not _trusted(fd):
             return None
         try:
             return json.loads(handle.read())
@@ -71,32 +84,40 @@ def _read(path: Path) -> dict | None:
             return None
 
 
+def _write(dir_fd: int, name: str, entry: dict) -> None:
+    tmp = f".{name}.tmp{os.getpid()}"
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC,
+                 0o600, dir_fd=dir_fd)
+    with os.fdopen(fd, "w") as handle:
+        json.dump(entry, handle, separators=(",", ":"))
+    os.replace(tmp, name, src_dir_fd=dir_fd, dst_dir_fd=dir_fd)
+
+
 def load(opts: LoadOptions, cache_dir: Path | None) -> Project:
     inputs = resolve_inputs(opts)
     if cache_dir is None or "-" in inputs.files:
         return load_project(opts, inputs)
-    path = cache_dir / f"{_key(opts, inputs)}.json"
-    usable = not cache_dir.exists() or _trusted(cache_dir)
-    entry = _read(path) if usable else None
-    if entry is not None:
-        try:
-            if _valid(entry, inputs):
-                return modeljson.decode(Project, entry["project"])
-        except (KeyError, TypeError, AttributeError, ValueError):
-            pass  # an entry of another shape: load afresh and replace it
-    record = Record()
-    project = load_project(opts, inputs, record)
-    if not usable:
-        return project
+    name = f"{_key(opts, inputs)}.json"
+    dir_fd = _open_dir(cache_dir, create=False)
     try:
-        cache_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
-        tmp = path.with_suffix(f".tmp{os.getpid()}")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW | os.O_CLOEXEC,
-                     0o600)
-        with os.fdopen(fd, "w") as handle:
-            json.dump({"files": record.files, "env": record.env,
-                       "project": modeljson.encode(project)}, handle, separators=(",", ":"))
-        os.replace(tmp, path)
-    except OSError:
-        pass  # a cache that cannot be written is just a slower start
-    return project
+        entry = _read(dir_fd, name) if dir_fd is not None else None
+        if entry is not None:
+            try:
+                if _valid(entry, inputs):
+                    return modeljson.decode(Project, entry["project"])
+            except (KeyError, TypeError, AttributeError, ValueError):
+                pass  # an entry of another shape: load afresh and replace it
+        record = Record()
+        project = load_project(opts, inputs, record)
+        if dir_fd is None and not cache_dir.exists():
+            dir_fd = _open_dir(cache_dir, create=True)
+        if dir_fd is not None:
+            try:
+                _write(dir_fd, name, {"files": record.files, "env": record.env,
+                                      "project": modeljson.encode(project)})
+            except OSError:
+                pass  # a cache that cannot be written is just a slower start
+        return project
+    finally:
+        if dir_fd is not None:
+            os.close(dir_fd)
