@@ -1,13 +1,15 @@
 """docker's default seccomp policy, as a classic BPF filter built here (no libseccomp).
 
 Like docker's profile, this is an allowlist: a container may make the syscalls the rules in
-`seccomp_profile` allow it, and every other call is refused with EPERM. Which rules are in
-force depends on the container's capabilities (mount needs SYS_ADMIN, reboot SYS_BOOT, ...)
-and on the machine, as moby's seccomp.setupSeccomp decides: a rule is in force when the
-container holds all of its `caps` and none of its `unless_caps`, and the machine is one of its
-`arches`. Rules with a `min_kernel` are taken as met (the newest is 4.8). The rules and the
-syscall numbers follow moby/profiles seccomp v0.2.3 (commit 836ae4d), as vendored by
-moby/moby at b985e23; see seccomp_profile.
+`seccomp_profile` allow it, and every other call is refused with EPERM; except that, as in
+runc, a call numbered above every one in the machine's table (so newer than the profile)
+says ENOSYS, on which the C library falls back to an older call (it does not on EPERM).
+Which rules are in force depends on the container's capabilities (mount needs SYS_ADMIN,
+reboot SYS_BOOT, ...) and on the machine, as moby's seccomp.setupSeccomp decides: a rule is
+in force when the container holds all of its `caps` and none of its `unless_caps`, and the
+machine is one of its `arches`. Rules with a `min_kernel` are taken as met (the newest is
+4.8). The rules and the syscall numbers follow moby/profiles seccomp v0.2.3 (commit
+836ae4d), as vendored by moby/moby at b985e23; see seccomp_profile.
 
 The program: check the architecture, load the call number, find its verdict by a binary
 search over ranges of call numbers (JGE), and return ALLOW or ERRNO; the calls whose verdict
@@ -47,6 +49,7 @@ ALLOW = 0x7FFF0000
 ERRNO = 0x00050000
 MAX_JUMP = 255  # jt and jf are 8 bits wide
 PR_SET_SECCOMP, SECCOMP_MODE_FILTER = 22, 2
+NEWER = ERRNO | ENOSYS  # a call numbered above every one in the table: newer than the profile
 
 # A verdict: a seccomp return value, or the tests of arg0 one of which allows the call
 # (else it is refused with the default errno).
@@ -80,12 +83,16 @@ def verdict(name: str, rules: list[Rule]) -> Verdict:
 def ranges(table: dict[str, int], rules: list[Rule], top: Verdict | None = None
            ) -> list[tuple[int, Verdict]]:
     """The call numbers 0 .. 2**32-1 cut into ranges of one verdict, as (first number,
-    verdict), sorted; numbers no name has are refused. `top`: the verdict from X32_BIT on."""
+    verdict), sorted; numbers no name has are refused, with ENOSYS above the table's highest
+    number (calls newer than the profile) and the default errno below it. `top`: the verdict
+    from X32_BIT on."""
     points = sorted((nr, verdict(name, rules)) for name, nr in table.items())
     refused: Verdict = ERRNO | DEFAULT_ERRNO
     cut: list[tuple[int, Verdict]] = [(0, refused)]
     for nr, said in points:
         cut += [(nr, said), (nr + 1, refused)]
+    if points:
+        cut[-1] = (cut[-1][0], NEWER)
     if top is not None:
         cut = [(nr, said) for nr, said in cut if nr < X32_BIT] + [(X32_BIT, top)]
     merged: list[tuple[int, Verdict]] = []

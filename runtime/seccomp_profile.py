@@ -9,7 +9,8 @@ rules. They are written here in the profile's order, one `Rule` per entry, leavi
 the entries for machines berth builds no filter for (ppc64le: sync_file_range2, swapcontext;
 s390/s390x: s390_pci_mmio_read, s390_pci_mmio_write, s390_runtime_instr and clone's
 s390 argument order; riscv64: riscv_flush_icache). Anything no rule allows is refused with
-EPERM (`defaultAction: SCMP_ACT_ERRNO`, `defaultErrnoRet: 1`).
+EPERM (`defaultAction: SCMP_ACT_ERRNO`, `defaultErrnoRet: 1`), but for calls newer than a
+table's highest number, which runtime.seccomp refuses with ENOSYS.
 
 The numbers were generated once from linux-libc-dev 6.1's headers (asm/unistd_64.h,
 asm/unistd_32.h, and asm-generic/unistd.h read as arm64 reads it: 64-bit, renameat, new stat,

@@ -16,12 +16,14 @@ from .volumes import Volumes
 
 
 def free_cgroup(cgroup: cgroups.Cgroup) -> None:
-    """From the monitor: step out of the container's cgroup, then remove it (killing what
-    is left in it)."""
+    """From the monitor: step out of the container's cgroup (back where it was), then
+    remove it, killing what is left of the container. If it can't step out, the container's
+    processes still go, and the monitor lives on (destroy never kills it) to free the rest;
+    only the cgroup is left behind."""
     try:
         cgroup.leave(os.getpid())
     except OSError:
-        pass  # never joined (its creation failed), or already gone
+        pass  # never joined (its creation failed), already gone, or nowhere to go
     try:
         cgroup.destroy()
     except OSError:

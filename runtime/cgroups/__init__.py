@@ -11,12 +11,13 @@ from typing import Iterable, Protocol, Sequence
 
 from ..spec import Resources
 from ..syscalls import SYSCALLS, Syscalls
+from .devicefilter import DEVICE_RULES, PRIVILEGED_RULES
 
 CGROUP_ROOT = "/sys/fs/cgroup"
 
 
 class Cgroup(Protocol):
-    def create(self, resources: Resources, devices: Sequence[str] = ()) -> None: ...
+    def create(self, resources: Resources, devices: Sequence[str] = DEVICE_RULES) -> None: ...
     def add(self, pid: int) -> None: ...
     def add_monitor(self, pid: int) -> None: ...
     def leave(self, pid: int) -> None: ...
@@ -57,10 +58,12 @@ def filters_devices(root: str = CGROUP_ROOT) -> bool:
     return is_v2(root) or "devices" in v1.mounts()
 
 
-def device_rules(devices: Iterable[Sequence[str]]) -> list[str]:
-    """Rules ("c 10:229 rwm") for a container's own devices, [host path, container path,
-    permissions] as in ContainerSpec.devices: the host node's type and numbers."""
-    rules = []
+def device_rules(devices: Iterable[Sequence[str]], privileged: bool = False) -> list[str]:
+    """All the device rules ("c 10:229 rwm") of a container, for Cgroup.create: docker's
+    default ones and one for each of its own devices, [host path, container path,
+    permissions] as in ContainerSpec.devices (the host node's type and numbers); for a
+    privileged container, the one rule allowing every device."""
+    rules = list(DEVICE_RULES)
     for host, _inner, perms in devices:
         try:
             st = os.stat(host)
@@ -69,4 +72,4 @@ def device_rules(devices: Iterable[Sequence[str]]) -> list[str]:
         if stat.S_ISCHR(st.st_mode) or stat.S_ISBLK(st.st_mode):
             kind = "c" if stat.S_ISCHR(st.st_mode) else "b"
             rules.append(f"{kind} {os.major(st.st_rdev)}:{os.minor(st.st_rdev)} {perms or 'rwm'}")
-    return rules
+    return list(PRIVILEGED_RULES) if privileged else rules

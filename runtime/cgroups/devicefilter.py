@@ -49,6 +49,8 @@ DEVICE_RULES = (
     "c 5:0 rwm", "c 5:1 rwm", "c 5:2 rwm", "c 136:* rwm",  # tty console ptmx pts
     "c 10:200 rwm",  # tun
 )
+# a privileged container's: every device, as docker gives it ("a *:* rwm")
+PRIVILEGED_RULES = ("a",)
 
 _NEXT = object()  # a jump's target before it is resolved: the start of the next block
 

@@ -58,14 +58,14 @@ class V1:
     def exists(self) -> bool:
         return any(os.path.isdir(d) for d in self.dirs.values())
 
-    def create(self, resources: Resources, devices: Sequence[str] = ()) -> None:
-        """`devices`: rules for the container's own devices ("c 10:229 rwm"), allowed on
-        top of DEVICE_RULES."""
+    def create(self, resources: Resources, devices: Sequence[str] = DEVICE_RULES) -> None:
+        """`devices`: the rules of the devices the container may use ("c 10:229 rwm"; see
+        cgroups.device_rules), every other one is denied."""
         for directory in self.dirs.values():
             os.makedirs(directory, exist_ok=True)
         if "devices" in self.dirs:
             self._set("devices", "devices.deny", "a")
-            for rule in (*DEVICE_RULES, *devices):
+            for rule in devices:
                 self._set("devices", "devices.allow", rule)
         if resources.memory:
             self._set("memory", "memory.limit_in_bytes", str(resources.memory))

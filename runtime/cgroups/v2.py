@@ -67,21 +67,51 @@ def _memlock_unlimited() -> Iterator[None]:
             resource.setrlimit(resource.RLIMIT_MEMLOCK, old)
 
 
+def cgroup_of(pid: int, root: str, proc: str = "/proc") -> str | None:
+    """The directory under `root` (the cgroup2 mount of this cgroup namespace) of the cgroup
+    process `pid` is in, from its /proc/<pid>/cgroup `0::` line; None if unknown, or outside
+    the namespace (the path then starts with "/..")."""
+    try:
+        with open(os.path.join(proc, str(pid), "cgroup")) as handle:
+            lines = handle.read().splitlines()
+    except OSError:
+        return None
+    for line in lines:
+        if line.startswith("0::"):
+            path = line[3:]
+            if not path.startswith("/") or ".." in path.split("/"):
+                return None
+            return os.path.normpath(os.path.join(root, path.lstrip("/")))
+    return None
+
+
 class V2:
     """A container's cgroup: `berth-<id>` holds the CPU limits and two leaves, `container`
     (its processes, with the memory and pids limits, the freezer and the device filter)
     and `monitor` (its monitor, whose logging and health checks then share the container's
-    CPU limit and accounting, yet are neither paused nor counted in its pids)."""
+    CPU limit and accounting, yet are neither paused nor counted in its pids).
 
-    def __init__(self, path: str, root: str, sys: Syscalls = SYSCALLS) -> None:
+    A container started by a berth from before the leaves has its processes in `berth-<id>`
+    itself: where there is no `container` leaf, the cgroup stands for it (`procs_dir`)."""
+
+    def __init__(self, path: str, root: str, sys: Syscalls = SYSCALLS,
+                 proc: str = "/proc") -> None:
         self.path = path
         self.root = root
         self.sys = sys
+        self.proc = proc
         self.leaf = os.path.join(path, "container")
         self.monitor = os.path.join(path, "monitor")
+        self.origin: str | None = None  # the monitor's cgroup before add_monitor
+
+    @property
+    def procs_dir(self) -> str:
+        """Where the container's processes are: its leaf, or (made by an older berth) the
+        cgroup itself."""
+        return self.leaf if os.path.isdir(self.leaf) else self.path
 
     def _set(self, name: str, value: str, where: str | None = None) -> None:
-        path = os.path.join(where or self.leaf, name)
+        path = os.path.join(where or self.procs_dir, name)
         if os.path.exists(path):
             _write(path, value)
 
@@ -103,15 +133,17 @@ class V2:
             except OSError:
                 pass  # e.g. the root has processes of its own; limits then don't apply
 
-    def create(self, resources: Resources, devices: Sequence[str] = ()) -> None:
-        """`devices`: rules for the container's own devices ("c 10:229 rwm"), allowed on
-        top of DEVICE_RULES. Raises DeviceFilterError if the device filter can't be set."""
+    def create(self, resources: Resources,
+               devices: Sequence[str] = devicefilter.DEVICE_RULES) -> None:
+        """`devices`: the rules of the devices the container may use ("c 10:229 rwm"; see
+        cgroups.device_rules), every other one is denied. Raises DeviceFilterError if the
+        device filter can't be set."""
         self._enable_controllers(self.root)
         os.makedirs(self.path, exist_ok=True)
         self._enable_controllers(self.path)
         for leaf in (self.leaf, self.monitor):
             os.makedirs(leaf, exist_ok=True)
-        filter_devices(self.leaf, (*devicefilter.DEVICE_RULES, *devices), self.sys)
+        filter_devices(self.leaf, devices, self.sys)
         if resources.memory:
             self._set("memory.max", str(resources.memory))
             if resources.memory_swap:
@@ -131,27 +163,56 @@ class V2:
                 raise ValueError(f"cpuset {resources.cpuset!r}: {err.strerror}") from None
 
     def procs_files(self) -> list[str]:
-        return [os.path.join(self.leaf, "cgroup.procs")]
+        return [os.path.join(self.procs_dir, "cgroup.procs")]
 
     def add(self, pid: int) -> None:
-        _write(os.path.join(self.leaf, "cgroup.procs"), str(pid))
+        _write(os.path.join(self.procs_dir, "cgroup.procs"), str(pid))
+
+    def _inside(self, directory: str) -> bool:
+        return directory == self.path or directory.startswith(self.path + os.sep)
 
     def add_monitor(self, pid: int) -> None:
+        """Move the monitor into its leaf, remembering where it was (for leave)."""
+        origin = cgroup_of(pid, self.root, self.proc)
+        if origin is not None and not self._inside(origin):
+            self.origin = origin
         _write(os.path.join(self.monitor, "cgroup.procs"), str(pid))
 
+    def _homes(self) -> list[str]:
+        """Where leave may put the monitor, best first: the cgroup it came from, then (that
+        one gone) its parents up to the root; the root alone if it is not known."""
+        if self.origin is None:
+            return [self.root]
+        homes = [self.origin]
+        while homes[-1] != self.root and self._below_root(homes[-1]):
+            homes.append(os.path.dirname(homes[-1]))
+        return homes
+
+    def _below_root(self, directory: str) -> bool:
+        return directory.startswith(self.root.rstrip(os.sep) + os.sep)
+
     def leave(self, pid: int) -> None:
-        """Move the monitor back to the root, so the cgroup can go."""
-        _write(os.path.join(self.root, "cgroup.procs"), str(pid))
+        """Move the monitor back where it was, so the cgroup can go. Not to the root unless
+        it came from there: under a cgroup namespace the root may be a cgroup with
+        controllers enabled, which takes no processes (EBUSY)."""
+        *better, last = self._homes()
+        for home in better:
+            try:
+                _write(os.path.join(home, "cgroup.procs"), str(pid))
+                return
+            except OSError:
+                continue  # gone since (ENOENT), or not a leaf (EBUSY)
+        _write(os.path.join(last, "cgroup.procs"), str(pid))
 
     def pids(self) -> list[int]:
         try:
-            return [int(p) for p in _read(os.path.join(self.leaf, "cgroup.procs")).split()]
+            return [int(p) for p in _read(os.path.join(self.procs_dir, "cgroup.procs")).split()]
         except FileNotFoundError:
             return []
 
     def freeze(self) -> None:
         self._set("cgroup.freeze", "1")
-        events = os.path.join(self.leaf, "cgroup.events")
+        events = os.path.join(self.procs_dir, "cgroup.events")
         for _ in range(1000):
             if not os.path.exists(events) or "frozen 1" in _read(events):
                 return
@@ -173,7 +234,7 @@ class V2:
     def stats(self) -> dict[str, int]:
         def number(name: str) -> int:
             try:
-                text = _read(os.path.join(self.leaf, name)).strip()
+                text = _read(os.path.join(self.procs_dir, name)).strip()
                 return int(text) if text.isdigit() else 0
             except OSError:
                 return 0
@@ -183,14 +244,16 @@ class V2:
                 "pids": number("pids.current")}
 
     def oom_killed(self) -> bool:
-        return self._keyed("memory.events", self.leaf).get("oom_kill", 0) > 0
+        return self._keyed("memory.events", self.procs_dir).get("oom_kill", 0) > 0
 
     def destroy(self) -> None:
-        """Kill whatever is left, then remove the leaves and the cgroup."""
+        """Kill what is left of the container, then remove the leaves and the cgroup. Only
+        the container's leaf is killed, never the monitor's: the monitor calls this, and if
+        it could not leave, its leaf (and the cgroup) stay, but it lives on to free the rest."""
         if not self.exists():
             return
-        if os.path.exists(os.path.join(self.path, "cgroup.kill")):
-            self._set("cgroup.kill", "1", self.path)
+        if os.path.exists(os.path.join(self.procs_dir, "cgroup.kill")):
+            self._set("cgroup.kill", "1")
         else:
             for pid in self.pids():
                 try:

@@ -36,6 +36,7 @@ def run_detached(paths: Paths, cid: str, ready_fd: int, wait_attach: bool) -> No
     tens; the caller freezes its garbage collector before forking so that the pages the
     monitor shares with it stay shared."""
     code = 1
+    monitor: Monitor | None = None
     try:
         os.setsid()
         os.chdir("/")
@@ -45,7 +46,8 @@ def run_detached(paths: Paths, cid: str, ready_fd: int, wait_attach: bool) -> No
         init.close_fds_except(ready_fd)
         SYSCALLS.reset_signals((signal.SIGCHLD, signal.SIGQUIT, signal.SIGUSR1, signal.SIGUSR2))
         SYSCALLS.set_process_name("berth-monitor")
-        Monitor(paths, cid, ready_fd, wait_attach).run()
+        monitor = Monitor(paths, cid, ready_fd, wait_attach)
+        monitor.run()
         code = 0
     except BaseException:  # noqa: BLE001 - record why, then make sure nothing is held
         cdir = paths.container(cid)
@@ -61,7 +63,8 @@ def run_detached(paths: Paths, cid: str, ready_fd: int, wait_attach: bool) -> No
         except Exception:  # noqa: BLE001
             pass
         try:  # without its monitor the container must not run on: free what it held
-            free_cgroup(cgroups.for_container(cid))
+            # (with the monitor's own cgroup object: it knows where the monitor came from)
+            free_cgroup(monitor.config.cgroup if monitor else cgroups.for_container(cid))
             release_network(paths, cid, ContainerSpec.from_dict(read_json(cdir / "config.json")))
         except Exception:  # noqa: BLE001
             pass

@@ -366,7 +366,8 @@ class Monitor:
         config = self.config
         try:
             self.port_sockets = network_setup.prepare(config.paths, config.cid, self.spec)
-            config.cgroup.create(self.spec.resources, cgroups.device_rules(self.spec.devices))
+            config.cgroup.create(self.spec.resources,
+                                 cgroups.device_rules(self.spec.devices, self.spec.privileged))
             config.cgroup.add_monitor(os.getpid())  # its work for the container is the container's
         except Exception as err:  # noqa: BLE001 - a clear start error, and nothing kept
             release_network(config.paths, config.cid, self.spec)

@@ -184,7 +184,8 @@ def test_v2_create_loads_and_attaches_the_filter(tmp_path):
     (tmp_path / "cgroup.controllers").write_text("")
     (tmp_path / "cgroup.subtree_control").write_text("")
     sys = RecordingSyscalls()
-    V2(str(tmp_path / "berth-x"), str(tmp_path), sys).create(Resources(), ["c 10:229 rwm"])
+    V2(str(tmp_path / "berth-x"), str(tmp_path), sys).create(Resources(),
+                                                            [*DEFAULT, "c 10:229 rwm"])
     load, attach = sys.calls
     rules = [df.parse_rule(r) for r in (*DEFAULT, "c 10:229 rwm")]
     assert load == ("bpf_prog_load", BPF_PROG_TYPE_CGROUP_DEVICE, df.program(rules),
@@ -210,17 +211,64 @@ def test_v1_allows_a_containers_devices_too(tmp_path):
     allow = tmp_path / "devices" / "berth-x" / "devices.allow"
     allow.write_text("")
     (tmp_path / "devices" / "berth-x" / "devices.deny").write_text("")
-    V1("berth-x", {"devices": str(tmp_path / "devices")}).create(Resources(), ["c 10:229 rw"])
+    V1("berth-x", {"devices": str(tmp_path / "devices")}).create(Resources(),
+                                                                 [*DEFAULT, "c 10:229 rw"])
     assert allow.read_text() == "c 10:229 rw"  # each write replaces the file: the last rule
 
 
 def test_device_rules_from_a_containers_devices(tmp_path):
     assert cgroups.device_rules([["/dev/null", "/dev/x", "rw"], ["/dev/zero", "/dev/z", ""]]) \
-        == ["c 1:3 rw", "c 1:5 rwm"]
+        == [*DEFAULT, "c 1:3 rw", "c 1:5 rwm"]
     (tmp_path / "file").write_text("")
-    assert cgroups.device_rules([[str(tmp_path / "file"), "/f", "rwm"]]) == []
+    assert cgroups.device_rules([[str(tmp_path / "file"), "/f", "rwm"]]) == list(DEFAULT)
     with pytest.raises(ValueError, match="device /nonexistent"):
         cgroups.device_rules([["/nonexistent", "/dev/x", "rwm"]])
+    with pytest.raises(ValueError, match="device /nonexistent"):
+        cgroups.device_rules([["/nonexistent", "/dev/x", "rwm"]], privileged=True)
+
+
+# --- privileged containers: every device, as docker's "a *:* rwm" -------------------------
+
+def test_a_privileged_container_may_use_every_device():
+    rules = cgroups.device_rules([["/dev/null", "/dev/x", "rw"]], privileged=True)
+    assert rules == ["a"] and str(df.parse_rule(rules[0])) == "a *:* rwm"
+    for kind, major, minor in ((BLOCK, 8, 0), (BLOCK, 7, 0), (CHAR, 1, 1), (CHAR, 10, 229)):
+        for access in (R, W, M, R | W | M):
+            assert allowed(rules, kind, major, minor, access)
+    assert not allowed(cgroups.device_rules([]), BLOCK, 8, 0, R)  # the others: as before
+    assert cgroups.device_rules([]) == list(DEFAULT)
+
+
+def test_v2_loads_the_allow_all_program_for_a_privileged_container(tmp_path):
+    (tmp_path / "cgroup.controllers").write_text("")
+    (tmp_path / "cgroup.subtree_control").write_text("")
+    sys = RecordingSyscalls()
+    V2(str(tmp_path / "berth-x"), str(tmp_path), sys).create(
+        Resources(), cgroups.device_rules([], privileged=True))
+    load, _attach = sys.calls
+    code = load[2]
+    assert code == df.program([df.parse_rule("a")])
+    assert len(decode(code)) == len(df.PROLOGUE) + 2  # allow, exit: nothing is checked
+    assert run(code, BLOCK, 8, 0, R) == 1
+    assert run(code, CHAR, 1, 1, R | W) == 1
+
+
+def test_v1_allows_every_device_to_a_privileged_container(tmp_path, monkeypatch):
+    directory = tmp_path / "devices" / "berth-x"
+    directory.mkdir(parents=True)
+    for name in ("devices.allow", "devices.deny"):
+        (directory / name).write_text("")
+    writes = []
+    monkeypatch.setattr(v1, "_write", lambda path, value: writes.append((path, value)))
+    V1("berth-x", {"devices": str(tmp_path / "devices")}).create(
+        Resources(), cgroups.device_rules([], privileged=True))
+    assert writes == [(str(directory / "devices.deny"), "a"),
+                      (str(directory / "devices.allow"), "a")]
+    writes.clear()
+    V1("berth-x", {"devices": str(tmp_path / "devices")}).create(
+        Resources(), cgroups.device_rules([]))
+    assert writes == [(str(directory / "devices.deny"), "a"),
+                      *((str(directory / "devices.allow"), rule) for rule in DEFAULT)]
 
 
 def test_mknod_is_kept_wherever_devices_are_filtered(monkeypatch):
@@ -282,7 +330,7 @@ def open_close(path: str, flags: int) -> None:
 @pytest.mark.skipif(os.geteuid() != 0, reason="needs root")
 @pytest.mark.parametrize("rules", [
     [], DEFAULT, [*DEFAULT, "c 10:229 rwm", "b 7:0 r"], [*DEFAULT, "a"], ["a *:* r"],
-    [df.parse_rule("c 1:* rwm", allow=False), "c 1:3 rw"],
+    [df.parse_rule("c 1:* rwm", allow=False), "c 1:3 rw"], list(df.PRIVILEGED_RULES),
 ])
 def test_the_kernels_verifier_takes_the_programs(rules):
     code = df.program([df.parse_rule(r) if isinstance(r, str) else r for r in rules])
@@ -330,3 +378,62 @@ def test_the_filter_on_a_real_cgroup(tmp_path):
                 time.sleep(0.01)
     assert not os.path.exists(path)
 
+
+
+@pytest.mark.privileged
+@pytest.mark.skipif(os.geteuid() != 0, reason="needs root")
+def test_a_privileged_containers_filter_on_a_real_cgroup(tmp_path):
+    mount = cgroup2_mount()
+    if mount is None:
+        pytest.skip("no cgroup2 hierarchy mounted")
+    path = os.path.join(mount, f"berth-test-devicefilter-{uuid.uuid4().hex[:8]}")
+    os.mkdir(path)
+    try:
+        filter_devices(path, cgroups.device_rules([], privileged=True))
+        disk, mem = str(tmp_path / "disk"), str(tmp_path / "mem")
+
+        def tries(report: dict) -> None:
+            report["mknod"] = errno_of(
+                lambda: os.mknod(disk, stat.S_IFBLK | 0o600, os.makedev(8, 0)))
+            report["disk"] = errno_of(lambda: open_close(disk, os.O_RDONLY))
+            os.mknod(mem, stat.S_IFCHR | 0o600, os.makedev(1, 1))
+            report["mem"] = errno_of(lambda: open_close(mem, os.O_RDONLY))
+
+        report = in_cgroup(path, tries)
+        # allowed: each opens, or its driver answers (no such disk, no /dev/mem here)
+        assert report["mknod"] == 0
+        assert errno.EPERM not in (report["disk"], report["mem"]), report
+    finally:
+        for _ in range(500):
+            try:
+                os.rmdir(path)
+                break
+            except FileNotFoundError:
+                break
+            except OSError:  # the child still leaving
+                time.sleep(0.01)
+    assert not os.path.exists(path)
+
+
+@pytest.mark.privileged
+@pytest.mark.skipif(os.geteuid() != 0, reason="needs root")
+@pytest.mark.parametrize("privileged", [False, True])
+def test_a_privileged_containers_v1_devices_cgroup(tmp_path, privileged):
+    hierarchy = v1.mounts().get("devices")
+    if hierarchy is None:
+        pytest.skip("no cgroup v1 devices hierarchy")
+    name = f"berth-test-devices-{uuid.uuid4().hex[:8]}"
+    group = V1(name, {"devices": hierarchy})
+    try:
+        group.create(Resources(), cgroups.device_rules([], privileged))
+        disk = str(tmp_path / "disk")
+
+        def tries(report: dict) -> None:
+            os.mknod(disk, stat.S_IFBLK | 0o600, os.makedev(8, 0))
+            report["disk"] = errno_of(lambda: open_close(disk, os.O_RDONLY))
+
+        report = in_cgroup(os.path.join(hierarchy, name), tries)
+        assert (report["disk"] == errno.EPERM) is not privileged
+    finally:
+        group.destroy()
+    assert not os.path.exists(os.path.join(hierarchy, name))

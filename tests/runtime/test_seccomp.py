@@ -151,10 +151,41 @@ def test_what_the_security_review_found(table):
     assert refused(program, personality, arch, arg0=0x0040008) == EPERM
     for persona in (0, 8, 0x20000, 0x20008, 0xFFFFFFFF):
         assert refused(program, personality, arch, arg0=persona) == 0
-    assert refused(program, 1000, arch) == EPERM  # a number no syscall has
+    assert refused(program, 1000, arch) == ENOSYS  # a number no syscall has yet: see below
     assert refused(program, numbers["clone"], arch, arg0=0x10000000) == EPERM
     assert refused(program, numbers["clone"], arch, arg0=0x01200011) == 0
     assert refused(program, numbers["clone3"], arch) == ENOSYS
+
+
+@pytest.mark.parametrize("caps", sorted(CAP_SETS))
+@pytest.mark.parametrize("table", sorted(MACHINES))
+def test_calls_newer_than_the_table_say_enosys(table, caps):
+    """As in runc: a call numbered above the newest the table knows is newer than the
+    profile, and says ENOSYS (the C library then falls back to an older call); an unknown
+    number below it still says EPERM."""
+    machine, arch = MACHINES[table]
+    program, numbers = seccomp.program(CAP_SETS[caps], machine), getattr(seccomp, table)
+    newest = max(numbers.values())
+    assert refused(program, newest, arch) == expected(
+        next(name for name, nr in numbers.items() if nr == newest), CAP_SETS[caps], machine, 0)
+    for nr in (newest + 1, newest + 2, 1000, 0x3FFFFFFF, 0x40000000, 0x7FFFFFFF, 0xFFFFFFFF):
+        assert refused(program, nr, arch) == ENOSYS, hex(nr)
+    gaps = set(range(newest)) - set(numbers.values())
+    assert gaps and {refused(program, nr, arch) for nr in gaps} == {EPERM}
+
+
+def test_newer_calls_leave_the_other_refusals_as_they_were():
+    default = seccomp.program(list(DEFAULT), "x86_64")
+    newest = max(seccomp.X86_64.values())
+    assert refused(default, 250) == EPERM  # keyctl: known to the kernel, not to the profile
+    assert refused(default, 0x40000000 | 0) == ENOSYS  # x32, as before
+    assert refused(default, 0x40000000 | (newest + 1)) == ENOSYS
+    for arch in (0x12345, seccomp.AUDIT_ARCH_AARCH64):  # architectures this filter doesn't know
+        assert refused(default, newest + 1, arch) == EPERM
+        assert refused(default, 0xFFFFFFFF, arch) == EPERM
+    arm = seccomp.program(list(DEFAULT), "aarch64")
+    assert refused(arm, max(seccomp.AARCH64.values()) + 1, seccomp.AUDIT_ARCH_AARCH64) == ENOSYS
+    assert refused(arm, 0, seccomp.AUDIT_ARCH_X86_64) == EPERM
 
 
 def test_capabilities_unlock_their_calls():
