@@ -67,3 +67,16 @@ def test_scaling_a_service_with_a_fixed_port_is_refused(tmp_path):
     with pytest.raises(ComposeError, match=r"published twice \(api #1 and api #2\)"):
         check_ports_free(target(tmp_path, "services: {api: {image: x, ports: ['8080:80']}}",
                                 scale={"api": 2}))
+
+
+def test_observed_containers_by_service_one_offs_and_state():
+    def c(service, number, status="running", oneoff=False):
+        return ContainerInfo(f"{service}{number}", f"demo-{service}-{number}",
+                             {PROJECT: "demo", SERVICE: service, "com.docker.compose.container-number":
+                              str(number), "com.docker.compose.oneoff": str(oneoff)},
+                             status, None, None, "x", "x", [], 0, 0, 0)
+
+    observed = Observed((c("web", 2), c("db", 1, "exited"), c("web", 1), c("web", 9, oneoff=True)))
+    assert [i.name for i in observed.of()] == ["demo-db-1", "demo-web-1", "demo-web-2"]
+    assert [i.name for i in observed.of(["web"], running=True)] == ["demo-web-1", "demo-web-2"]
+    assert [i.name for i in observed.of(["web"], oneoff=True)][-1] == "demo-web-9"
