@@ -78,6 +78,16 @@ class Build:
     pull: bool = False
     additional_contexts: Mapping[str, str | None] = field(default_factory=dict)
     platforms: tuple[str, ...] = ()
+    secrets: tuple["FileGrant", ...] = ()  # top-level secrets RUN --mount=type=secret reads
+    ssh: Mapping[str, str | None] = field(default_factory=dict)  # id -> agent socket (None:
+    # $SSH_AUTH_SOCK)
+    extra_hosts: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    shm_size: int | None = None
+    ulimits: Mapping[str, "Ulimit"] = field(default_factory=dict)
+    privileged: bool = False
+    entitlements: tuple[str, ...] = ()
+    cache_from: tuple[str, ...] = ()
+    cache_to: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

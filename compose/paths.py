@@ -6,6 +6,7 @@ the file's directory for `extends: {file: ...}`, `project_directory` for `includ
 from __future__ import annotations
 
 import os
+import re
 from typing import Any
 
 from .yamlsrc import Override, Reset
@@ -46,9 +47,12 @@ def _service(svc: dict, base: str, home: str | None) -> dict:
         if isinstance(value.get("context"), str):
             value["context"] = absolute(value["context"])
         if isinstance(value.get("additional_contexts"), dict):
-            value["additional_contexts"] = {
-                k: absolute(v) if isinstance(v, str) else v
+            value["additional_contexts"] = {  # docker-image://, service:... stay as they are
+                k: absolute(v) if isinstance(v, str) and not re.match(r"^[a-z-]+:", v) else v
                 for k, v in value["additional_contexts"].items()}
+        if isinstance(value.get("ssh"), dict):
+            value["ssh"] = {k: absolute(v) if isinstance(v, str) and v else v
+                            for k, v in value["ssh"].items()}
         return value
 
     def volume(value: Any) -> Any:

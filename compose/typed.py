@@ -107,7 +107,17 @@ def _build(entry: dict | None, path: tuple) -> Build | None:
                  network=entry.get("network"), no_cache=_bool(entry.get("no_cache", False)),
                  pull=_bool(entry.get("pull", False)),
                  additional_contexts=dict(entry.get("additional_contexts", {})),
-                 platforms=_strs(entry.get("platforms")))
+                 platforms=_strs(entry.get("platforms")),
+                 secrets=_grants(entry.get("secrets"), "/run/secrets", path + ("secrets",)),
+                 ssh={k: (None if v in (None, "") else str(v))
+                      for k, v in (entry.get("ssh") or {}).items()},
+                 extra_hosts={h: tuple(ips) for h, ips in (entry.get("extra_hosts") or {}).items()},
+                 shm_size=_bytes(entry.get("shm_size"), path + ("shm_size",)),
+                 ulimits={k: Ulimit(soft=int(v["soft"]), hard=int(v["hard"]))
+                          for k, v in (entry.get("ulimits") or {}).items()},
+                 privileged=_bool(entry.get("privileged", False)),
+                 entitlements=_strs(entry.get("entitlements")),
+                 cache_from=_strs(entry.get("cache_from")), cache_to=_strs(entry.get("cache_to")))
 
 
 def _logging(entry: dict, path: tuple) -> Logging:

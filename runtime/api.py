@@ -21,10 +21,12 @@ _EXPORTS = {
     "import_rootfs": "runtime.images.archive", "load_archive": "runtime.images.archive",
     "save_archive": "runtime.images.archive",
     "Builder": "runtime.images.build", "BuildOptions": "runtime.images.buildspec",
+    "build_cache_usage": "runtime.images.buildcache", "prune_build_cache": "runtime.images.buildcache",
     "Registry": "runtime.images.registry", "save_credentials": "runtime.images.registry",
     "remove_credentials": "runtime.images.registry",
 }
-_RENAMED = {"load_archive": "load", "save_archive": "save"}
+_RENAMED = {"load_archive": "load", "save_archive": "save", "build_cache_usage": "usage",
+            "prune_build_cache": "prune"}
 
 
 def __getattr__(name: str) -> Any:

@@ -95,6 +95,8 @@ class ContainerSpec:
     cap_add: list[str] = field(default_factory=list)
     cap_drop: list[str] = field(default_factory=list)
     group_add: list[str] = field(default_factory=list)
+    member_groups: bool = True  # add the groups /etc/group lists the user in (BuildKit's RUN
+    # does not for a numeric uid:gid)
     no_new_privileges: bool = False  # as docker: only when asked (setuid programs work)
     seccomp: bool = True  # docker's default syscall filter (runtime.seccomp); False: unconfined
     log_max_size: int = 0  # rotate container.log at this many bytes (0: never)

@@ -23,8 +23,10 @@ def _entries(text: str) -> list[list[str]]:
     return [line.split(":") for line in text.splitlines() if line and not line.startswith("#")]
 
 
-def resolve(spec: str, passwd: str, group: str, extra_groups: Iterable[str] = ()) -> User:
-    """`spec` as docker reads it; `passwd`/`group` are the files' text (may be empty)."""
+def resolve(spec: str, passwd: str, group: str, extra_groups: Iterable[str] = (),
+            member_groups: bool = True) -> User:
+    """`spec` as docker reads it; `passwd`/`group` are the files' text (may be empty).
+    `member_groups`: add the groups that list the user as a member."""
     users = _entries(passwd)
     groups = _entries(group)
     name, _, group_part = (spec or "0").partition(":")
@@ -40,18 +42,19 @@ def resolve(spec: str, passwd: str, group: str, extra_groups: Iterable[str] = ()
     if group_part:
         gid = _group_id(group_part, groups)
     supplementary = [int(g[2]) for g in groups
-                     if len(g) >= 4 and username and username in g[3].split(",")]
+                     if member_groups and len(g) >= 4 and username and username in g[3].split(",")]
     for extra in extra_groups:
         supplementary.append(_group_id(str(extra), groups))
     return User(uid, gid, tuple(dict.fromkeys(supplementary)), home)
 
 
-def resolve_in(root: str, spec: str, extra_groups: Iterable[str] = ()) -> User:
+def resolve_in(root: str, spec: str, extra_groups: Iterable[str] = (),
+               member_groups: bool = True) -> User:
     """`spec` resolved from the /etc/passwd and /etc/group under `root` (never outside it,
     whatever links the container's /etc holds)."""
     with RootDir(root) as tree:
         return resolve(spec, tree.read_text("/etc/passwd"), tree.read_text("/etc/group"),
-                       extra_groups)
+                       extra_groups, member_groups)
 
 
 def _group_id(name: str, groups: list[list[str]]) -> int:

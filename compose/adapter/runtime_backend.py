@@ -233,7 +233,8 @@ class RuntimeBackend:
         from runtime.images.build import Builder
 
         registry = self._registry()
-        builder = Builder(self.api, pull=lambda name: registry.pull(name), output=output)
+        builder = Builder(self.api, pull=lambda name, platform: registry.pull(name, platform),
+                          output=output)
         return builder.build(build_options(project, service, request, self.environ)).id
 
     def remove_image(self, ref: str) -> None:

@@ -1,12 +1,13 @@
 """`berth build`: images from Dockerfiles, with berth's own containers for RUN.
 
-Each stage starts from an image (pulled if missing), `scratch`, or an earlier stage.
-Instructions that change only the image config change only the config; RUN runs in a
-berth container and its changes (the container's overlay upper directory) become a
-layer; COPY and ADD write a layer straight from the context (or another stage). Every
-step has a cache key chained from its parent, the instruction, the values it sees and
-the content it copies, so an unchanged rebuild only checks keys, and a change re-runs
-from the first changed step on.
+Each stage starts from an image (pulled if missing), `scratch`, or an earlier stage;
+only the stages the target needs are built. Instructions that change only the image
+config change only the config; RUN runs in a berth container and its changes (the
+container's overlay upper directory) become a layer (runtime.images.buildrun); COPY and
+ADD write a layer straight from their sources (runtime.images.buildcopy). Every step has
+a cache key chained from its parent, the instruction, the values it sees and the
+content it copies (runtime.images.buildcache), so an unchanged rebuild only checks keys,
+and a change re-runs from the first changed step on.
 """
 from __future__ import annotations
 
@@ -16,35 +17,31 @@ import json
 import os
 import re
 import secrets
-import shutil
 import tarfile
-import tempfile
 import time
-import urllib.request
 from dataclasses import dataclass, field
 from typing import Callable
 
 from common.patterns import Ignore
 
 from ..errors import BerthError
-from ..fsutil import read_json, write_json
 from ..securejoin import secure_join
-from . import imageconfig
+from . import imageconfig, platforms
+from .buildcache import StepCache, parse_cache_option
+from .buildcopy import copy_step, owner
+from .buildrun import run_step
 from .buildspec import BuildError, BuildOptions
-from .copyplan import CopyPlan, dir_info
-from .dockerfile import DockerfileError, Instruction, parse, substitute
-from .layerdiff import empty_dir, empty_file, has_changes, write_layer
-from .rootview import ViewError, with_root
+from .cachemounts import CacheMounts
+from .copyplan import dir_info
+from .dockerfile import DockerfileError, Instruction, Stage, parse
+from .rootview import with_root
+from .runmounts import MountError, check_mount
+from .shellwords import WordError, split_raw, word
 from .store import MEDIA_LAYER, Image, ImageNotFound
 
-PROXY_ARGS = ("HTTP_PROXY", "HTTPS_PROXY", "FTP_PROXY", "NO_PROXY", "ALL_PROXY",
-              "http_proxy", "https_proxy", "ftp_proxy", "no_proxy", "all_proxy")
 _CONFIG_ONLY = {"CMD", "ENTRYPOINT", "ENV", "LABEL", "EXPOSE", "VOLUME", "USER", "STOPSIGNAL",
                 "SHELL", "HEALTHCHECK", "ONBUILD", "MAINTAINER"}
-_SUBSTITUTED = {"ENV", "LABEL", "EXPOSE", "VOLUME", "USER", "WORKDIR", "STOPSIGNAL", "ADD",
-                "COPY", "FROM", "ONBUILD"}
-_HEREDOC_ONLY = re.compile(r"<<-?(['\"]?)[A-Za-z_][A-Za-z0-9_]*\1")
-_SKIP_IN_LAYERS = ("etc/hosts", "etc/hostname", "etc/resolv.conf")  # berth's bind mounts
+_MOUNT_FROM = re.compile(r"(?:^|,)\s*from=([^,]+)")
 
 
 @dataclass
@@ -56,6 +53,9 @@ class State:
     diff_ids: list[str]
     key: str
     args: dict[str, str] = field(default_factory=dict)
+    platform: platforms.Platform = field(default_factory=platforms.host)
+    cmd_set: bool = False  # this stage set CMD (an ENTRYPOINT then keeps it)
+    no_cache: bool = False
 
     def image(self) -> Image:
         cfg = dict(self.config, rootfs={"type": "layers", "diff_ids": list(self.diff_ids)})
@@ -70,25 +70,37 @@ class State:
         """What ${VAR} sees: build args in scope, overridden by ENV."""
         return {**self.args, **self.env}
 
+    def step(self, key: str) -> "State":
+        """The state after a step with cache key `key` (its config still shared)."""
+        return State(self.config, self.layers, self.diff_ids, key, self.args, self.platform,
+                     self.cmd_set, self.no_cache)
+
+    def reuse(self, entry: dict) -> "State":
+        """The cached result of the step: its config and its layer."""
+        self.config = entry["config"]
+        if entry.get("layer"):
+            self.layers = self.layers + [entry["layer"]]
+            self.diff_ids = self.diff_ids + [entry["diff_id"]]
+        return self
+
 
 def _h(*parts: object) -> str:
     return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()
 
 
 class Builder:
-    def __init__(self, containers, pull: Callable[[str], Image] | None = None,
+    def __init__(self, containers, pull: Callable[[str, str | None], Image] | None = None,
                  output: Callable[[str], None] = print) -> None:
         self.containers = containers
         self.store = containers.images
         self.pull = pull
         self.out = output
-        self.cache_dir = self.store.root / "build-cache"
-        self.cache_dir.mkdir(parents=True, exist_ok=True)
+        self.cache_mounts = CacheMounts(self.store.root / "build-mounts")
 
     # --- entry point -------------------------------------------------------------------
 
     def build(self, opts: BuildOptions) -> Image:
-        """Build, with RUN steps on a network of the build's own (see _network)."""
+        """Build, with RUN steps on a network of the build's own (see run_network)."""
         self.build_network: str | None = None
         try:
             return self._build(opts)
@@ -99,7 +111,7 @@ class Builder:
                 try:
                     Networks(self.containers.paths).remove(self.build_network)
                 except BerthError:
-                    pass  # the next build removes it (see _network); the build's own
+                    pass  # the next build removes it (see run_network); the build's own
                     # result or error is what matters here
 
     def _build(self, opts: BuildOptions) -> Image:
@@ -108,41 +120,69 @@ class Builder:
         self.context = os.path.realpath(opts.context)
         if not os.path.isdir(self.context):
             raise BuildError(f"build context {opts.context} is not a directory")
-        self.ignore = Ignore.from_context(self.context)
         text, self.file = self._dockerfile(opts)
+        self.ignore = self._ignore()
         try:
             df = parse(text, self.file)
-        except DockerfileError as err:
+            self.target_platform = platforms.parse(opts.platform) if opts.platform else \
+                platforms.host()
+        except (DockerfileError, platforms.PlatformError) as err:
             raise BuildError(str(err)) from None
         self.escape = df.escape
-        stages = df.stages
+        self.cache = StepCache(self.store, [parse_cache_option(c, "src") for c in opts.cache_from],
+                               parse_cache_option(opts.cache_to, "dest") if opts.cache_to else None)
+        self.platform_args = platforms.build_args(platforms.host(), self.target_platform)
+        last = len(df.stages) - 1
         if opts.target:
-            names = [s.name for s in stages]
+            names = [s.name for s in df.stages]
             if opts.target.lower() not in names:
                 raise BuildError(f"target stage {opts.target!r} not found in {self.file}")
-            stages = stages[:names.index(opts.target.lower()) + 1]
-        self.total = sum(1 + len(s.instructions) for s in stages)
+            last = names.index(opts.target.lower())
+        needed = _needed(df.stages, last)
+        self.total = sum(1 + len(df.stages[i].instructions) for i in needed)
         self.step = 0
-        global_args: dict[str, str] = {}
+        self.global_args = dict(self.platform_args)  # automatic in the global scope
         for instr in df.global_args:
-            name, value = self._arg(instr, global_args)
-            if value is not None:
-                global_args[name] = value
+            for name, value in self._arg(instr, self.global_args):
+                if value is not None:
+                    self.global_args[name] = value
+        self._check([df.stages[i] for i in needed])
         self.stages: dict[str, State] = {}
         state = None
-        for index, stage in enumerate(stages):
-            state = self._from(stage, global_args, index)
+        for index in needed:
+            stage = df.stages[index]
+            state = self._from(stage)
             for instr in stage.instructions:
                 state = self._instruction(state, instr)
             self.stages[str(index)] = state
             if stage.name:
                 self.stages[stage.name] = state
         assert state is not None
+        for output in opts.outputs:
+            self._export(state, output)
         image = self._commit(state)
+        self.cache.write_export()
         self.out(f"Successfully built {image.short_id} in {time.monotonic() - started:.2f}s")
         for tag in opts.tags:
             self.out(f"Successfully tagged {tag}")
         return image
+
+    def _check(self, stages: list[Stage]) -> None:
+        """What can be checked before anything runs: that RUN steps can run on their
+        stage's platform, and RUN's mount types and options."""
+        for stage in stages:
+            platform = self._stage_platform(stage)
+            if not platforms.runnable(platform) and \
+                    any(i.keyword == "RUN" for i in stage.instructions):
+                raise BuildError(f"{self.file}:{stage.line}: FROM: the stage runs {platform} "
+                                 f"programs, which this machine ({platforms.host()}) cannot run "
+                                 "(no binfmt_misc handler for it: install qemu-user-static)")
+            for instr in stage.instructions:
+                for text in instr.flags.get("mount", []):
+                    try:
+                        check_mount(text)
+                    except MountError as err:
+                        raise self.fail(instr, f"--mount: {err}") from None
 
     def _dockerfile(self, opts: BuildOptions) -> tuple[str, str]:
         if opts.dockerfile_inline is not None:
@@ -155,224 +195,245 @@ class Builder:
         except FileNotFoundError:
             raise BuildError(f"Dockerfile not found: {path}") from None
 
-    def _say(self, instr_text: str, cached: bool = False) -> None:
+    def _ignore(self) -> Ignore:
+        """`<Dockerfile>.dockerignore` beside the Dockerfile, else the context's."""
+        beside = self.file + ".dockerignore"
+        if os.path.isfile(beside):
+            with open(beside) as handle:
+                return Ignore(handle.read().splitlines())
+        return Ignore.from_context(self.context)
+
+    # --- helpers for the steps ---------------------------------------------------------
+
+    def say(self, instr_text: str, cached: bool = False) -> None:
         self.step += 1
         self.out(f"[{self.step}/{self.total}] {instr_text}" + ("  CACHED" if cached else ""))
 
-    def _fail(self, instr: Instruction, message: str, code: int = 1) -> BuildError:
+    def fail(self, instr: Instruction, message: str, code: int = 1) -> BuildError:
         return BuildError(f"{self.file}:{instr.line}: {instr.keyword}: {message}", code)
+
+    def expand(self, text: str, values: dict[str, str], instr: Instruction,
+               quotes: bool = True) -> str:
+        """$VAR in one word of `instr` (quotes removed), or in a heredoc's text
+        (quotes=False: only variables)."""
+        try:
+            return word(text, values, self.escape, quotes)
+        except WordError as err:
+            raise self.fail(instr, str(err)) from None
+
+    @staticmethod
+    def key(*parts: object) -> str:
+        return _h(*parts)
+
+    def owner(self, state: State, spec: str, instr: Instruction) -> tuple[int, int]:
+        return owner(self, state, spec, instr)
 
     # --- stages ------------------------------------------------------------------------
 
-    def _arg(self, instr: Instruction, scope: dict[str, str]) -> tuple[str, str | None]:
-        name, has, default = instr.args.strip().partition("=")
-        name = name.strip()
-        if name in self.opts.args:
-            value = self.opts.args[name]
-            if value is None:
-                value = self.opts.environ.get(name)
-            return name, value
-        if has:
-            return name, substitute(default.strip().strip('"').strip("'"), scope, self.escape)
-        return name, None
+    def _arg(self, instr: Instruction, scope: dict[str, str]) -> list[tuple[str, str | None]]:
+        """Each NAME[=default] of an ARG, with its value: a --build-arg, else the
+        default (expanded), else None (declared, unset)."""
+        out = []
+        for item in split_raw(instr.args, self.escape):
+            name, has, default = item.partition("=")
+            if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name):
+                raise self.fail(instr, f"invalid name {name!r}")
+            value: str | None
+            if name in self.opts.args:
+                value = self.opts.args[name]
+                if value is None:
+                    value = self.opts.environ.get(name)
+            elif has:
+                value = self.expand(default, scope, instr)
+            else:
+                value = None
+            out.append((name, value))
+        return out
 
-    def _base(self, name: str, stage_line: int) -> Image | None:
+    def _base(self, name: str, line: int, platform: platforms.Platform) -> Image | None:
         if name == "scratch":
             return None
-        if name.lower() in self.stages:
-            return self.stages[name.lower()].image()
+        wanted = None if platform == platforms.host() else str(platform)
         if self.opts.pull and self.pull:
-            return self.pull(name)
+            return self.pull(name, wanted)
         try:
-            return self.store.get(name)
+            image = self.store.get(name)
+            if wanted is None or _platform_of(image) == platform:
+                return image
         except ImageNotFound:
-            if self.pull is None:
-                raise BuildError(f"{self.file}:{stage_line}: FROM: image {name} not found") from None
-            try:
-                return self.pull(name)
-            except BerthError as err:
-                raise BuildError(f"{self.file}:{stage_line}: FROM {name}: {err}") from None
+            pass
+        if self.pull is None:
+            raise BuildError(f"{self.file}:{line}: FROM: image {name} not found"
+                             + (f" for {platform}" if wanted else ""))
+        try:
+            return self.pull(name, wanted)
+        except BerthError as err:
+            raise BuildError(f"{self.file}:{line}: FROM {name}: {err}") from None
 
-    def _from(self, stage, global_args: dict[str, str], index: int) -> State:
-        base_name = substitute(stage.base, global_args, self.escape)
-        self._say(f"FROM {base_name}" + (f" AS {stage.name}" if stage.name else ""))
+    def _from(self, stage: Stage) -> State:
+        instr = Instruction("FROM", stage.base, stage.line)
+        base_name = self.expand(stage.base, self.global_args, instr)
+        base_name = self.opts.contexts.get(base_name, base_name).removeprefix("docker-image://")
+        platform = self._stage_platform(stage)
+        self.say(f"FROM {base_name}" + (f" AS {stage.name}" if stage.name else ""))
+        no_cache = self.opts.no_cache or (stage.name or "") in self.opts.no_cache_filter
         if base_name.lower() in self.stages:
             parent = self.stages[base_name.lower()]
             state = State(copy.deepcopy(parent.config), list(parent.layers), list(parent.diff_ids),
-                          parent.key, {})
+                          parent.key, {}, parent.platform, no_cache=no_cache)
         else:
-            image = self._base(base_name, stage.line)
+            image = self._base(base_name, stage.line, platform)
             if image is None:
                 config = imageconfig.new_config()
-                config["config"] = {}
-                state = State(config, [], [], _h("scratch"), {})
+                config["config"] = {"Env": [f"PATH={imageconfig.DEFAULT_PATH}"]}
+                state = State(config, [], [], _h("scratch"), {}, platform, no_cache=no_cache)
             else:
                 config = copy.deepcopy(image.config)
                 config.setdefault("config", {})
                 config.setdefault("history", [])
                 state = State(config, list(image.layers), list(image.diff_ids),
-                              _h("FROM", image.id), {})
-        # global ARGs are visible in a stage only when re-declared there
-        self.global_args = global_args
+                              _h("FROM", image.id), {}, platform, no_cache=no_cache)
         for trigger in state.config.get("config", {}).pop("OnBuild", None) or []:
             keyword, _, rest = trigger.partition(" ")
             state = self._instruction(state, Instruction(keyword.upper(), rest.strip(), stage.line,
                                                          original=f"ONBUILD {trigger}"))
         return state
 
+    def _stage_platform(self, stage: Stage) -> platforms.Platform:
+        """FROM --platform's (expanded with the global ARGs), else the build's target."""
+        if not stage.platform:
+            return self.target_platform
+        instr = Instruction("FROM", stage.base, stage.line)
+        try:
+            return platforms.parse(self.expand(stage.platform, self.global_args, instr))
+        except platforms.PlatformError as err:
+            raise self.fail(instr, str(err)) from None
+
     # --- instructions ------------------------------------------------------------------
 
     def _instruction(self, state: State, instr: Instruction) -> State:
         keyword = instr.keyword
-        values = state.values()
-        args = substitute(instr.args, values, self.escape) if keyword in _SUBSTITUTED else instr.args
         if keyword == "ARG":
-            name, value = self._arg(instr, {**self.global_args, **state.args})
-            if value is None and name in self.global_args:
-                value = self.global_args[name]
             state.args = dict(state.args)
-            if value is not None:
-                state.args[name] = value
-            state.key = _h(state.key, "ARG", name, value)
-            self._say(f"ARG {instr.args.strip()}")
+            for name, value in self._arg(instr, state.values()):
+                if value is None:
+                    value = self.global_args.get(name)  # declared again: the global's value
+                if value is not None:
+                    state.args[name] = value
+                state.key = _h(state.key, "ARG", name, value)
+            self.say(f"ARG {instr.args.strip()}")
             return state
         if keyword == "WORKDIR":
-            return self._workdir(state, instr, args)
+            return self._workdir(state, instr)
         if keyword in _CONFIG_ONLY:
-            key = _h(state.key, keyword, args)
-            entry = self._cached(key)
-            self._say(f"{keyword} {args}", cached=entry is not None)
-            state = State(copy.deepcopy(state.config), state.layers, state.diff_ids, key, state.args)
-            if entry is not None:
-                return self._reuse(state, entry)
-            if keyword == "MAINTAINER":
-                state.config.setdefault("author", args)
-            else:
-                try:
-                    imageconfig.apply(state.config, keyword, args)
-                except BerthError as err:
-                    raise self._fail(instr, str(err)) from None
-            return self._add_layer_from(state, key, None, f"/bin/sh -c #(nop)  {keyword} {args}")
+            return self._config_only(state, instr)
         if keyword == "RUN":
-            return self._run(state, instr)
+            return run_step(self, state, instr)
         if keyword in ("COPY", "ADD"):
-            return self._copy(state, instr, args)
-        raise self._fail(instr, "not supported")
+            return copy_step(self, state, instr)
+        raise self.fail(instr, "not supported")
 
-    def _history(self, state: State, created_by: str, empty: bool) -> None:
-        entry = {"created": imageconfig.now_rfc3339(), "created_by": created_by}
-        if empty:
-            entry["empty_layer"] = True
-        state.config.setdefault("history", []).append(entry)
+    def _config_only(self, state: State, instr: Instruction) -> State:
+        keyword, values = instr.keyword, state.values()
+        key = _h(state.key, keyword, instr.args, values if keyword not in (
+            "CMD", "ENTRYPOINT", "SHELL", "HEALTHCHECK", "ONBUILD") else None, state.cmd_set)
+        entry = self.cache_get(key, state)
+        state = state.step(key)
+        state.config = copy.deepcopy(state.config)
+        try:
+            if keyword == "MAINTAINER":
+                state.config["author"] = instr.args.strip()
+            else:
+                imageconfig.apply(state.config, keyword, instr.args, values, self.escape,
+                                  cmd_set=state.cmd_set)
+        except BerthError as err:
+            raise self.fail(instr, str(err)) from None
+        state.cmd_set = state.cmd_set or keyword == "CMD"
+        shown = f"{keyword} {instr.args.strip()}"
+        self.say(shown, cached=entry is not None)
+        if entry is not None:
+            return state.reuse(entry)
+        return self.add_layer(state, key, None, f"/bin/sh -c #(nop)  {shown}")
+
+    # --- WORKDIR -----------------------------------------------------------------------
+
+    def _workdir(self, state: State, instr: Instruction) -> State:
+        cfg = state.config.setdefault("config", {})
+        path = os.path.normpath(os.path.join(cfg.get("WorkingDir") or "/",
+                                             self.expand(instr.args.strip(), state.values(), instr)))
+        user = cfg.get("User") or ""
+        key = _h(state.key, "WORKDIR", path, user)
+        entry = self.cache_get(key, state)
+        self.say(f"WORKDIR {path}", cached=entry is not None)
+        state = state.step(key)
+        if entry is not None:
+            return state.reuse(entry)
+        state.config = copy.deepcopy(state.config)
+        state.config["config"]["WorkingDir"] = path
+        missing = self.missing_dirs(state, path)
+        tar_path = None
+        if missing:
+            uid, gid = self.owner(state, user, instr) if user else (0, 0)
+            tar_path = os.path.join(str(self.store.tmp), f"workdir-{key[:16]}.tar")
+            with tarfile.open(tar_path, "w", format=tarfile.PAX_FORMAT) as tar:
+                for directory in missing:
+                    tar.addfile(dir_info(directory, uid, gid))
+        return self.add_layer(state, key, tar_path, f"WORKDIR {path}")
+
+    def missing_dirs(self, state: State, path: str) -> list[str]:
+        """The directories along `path` (relative, outermost first) the image lacks."""
+        parts = [p for p in path.split("/") if p]
+        wanted = ["/".join(parts[:i + 1]) for i in range(len(parts))]
+        layers = self.store.layer_dirs(state.image())
+
+        def check(root: str) -> list[str]:
+            return [d for d in wanted if not os.path.isdir(secure_join(root, d))]
+
+        return with_root(layers, check)
+
+    # --- other stages and images as sources --------------------------------------------
+
+    def source_layers(self, name: str, instr: Instruction) -> list[str]:
+        """The layers of a stage, a named context's image, or an image (COPY --from,
+        RUN --mount from=)."""
+        if name.lower() in self.stages:
+            return self.store.layer_dirs(self.stages[name.lower()].image())
+        ref = self.opts.contexts.get(name, name)
+        if name in self.opts.contexts and not ref.startswith("docker-image://"):
+            return [os.path.realpath(ref)]  # a directory
+        ref = ref.removeprefix("docker-image://")
+        image = self._base(ref, instr.line, platforms.host())
+        return self.store.layer_dirs(image) if image else []
+
+    def source_key(self, name: str) -> str:
+        state = self.stages.get(name.lower())
+        return state.key if state else name
 
     # --- the cache ---------------------------------------------------------------------
 
-    def _cached(self, key: str) -> dict | None:
-        if self.opts.no_cache:
+    def cache_get(self, key: str, state: State | None = None) -> dict | None:
+        if self.opts.no_cache or (state is not None and state.no_cache):
             return None
-        entry = read_json(self.cache_dir / f"{key}.json")
-        if entry and entry.get("layer"):
-            layer = entry["layer"]
-            if not self.store.has_blob(layer["digest"]):
-                return None
-            self.store.ensure_layer(layer["digest"], entry["diff_id"])
-        return entry
+        return self.cache.get(key)
 
-    def _remember(self, key: str, layer: dict | None, diff_id: str | None, config: dict) -> None:
-        write_json(self.cache_dir / f"{key}.json", {"layer": layer, "diff_id": diff_id,
-                                                    "config": config})
-
-    def _add_layer_from(self, state: State, key: str, tar_path: str | None, created_by: str) -> State:
+    def add_layer(self, state: State, key: str, tar_path: str | None, created_by: str) -> State:
         """Append the layer in `tar_path` (None: no change) and remember the step."""
+        if tar_path is not None:
+            with open(tar_path, "rb") as handle:
+                digest, size = self.store.put_stream(handle)
+            diff_id = self.store.ensure_layer(digest)
+            layer = {"mediaType": MEDIA_LAYER, "digest": digest, "size": size}
+            state.layers = state.layers + [layer]
+            state.diff_ids = state.diff_ids + [diff_id]
+        entry = {"created": imageconfig.now_rfc3339(), "created_by": created_by}
         if tar_path is None:
-            self._history(state, created_by, empty=True)
-            self._remember(key, None, None, state.config)
-            return state
-        with open(tar_path, "rb") as handle:
-            digest, size = self.store.put_stream(handle)
-        diff_id = self.store.ensure_layer(digest)
-        layer = {"mediaType": MEDIA_LAYER, "digest": digest, "size": size}
-        state.layers = state.layers + [layer]
-        state.diff_ids = state.diff_ids + [diff_id]
-        self._history(state, created_by, empty=False)
-        self._remember(key, layer, diff_id, state.config)
+            entry["empty_layer"] = True
+        state.config.setdefault("history", []).append(entry)
+        self.cache.put(key, state.layers[-1] if tar_path else None,
+                       state.diff_ids[-1] if tar_path else None, state.config)
         return state
 
-    def _reuse(self, state: State, entry: dict) -> State:
-        state.config = entry["config"]
-        if entry.get("layer"):
-            state.layers = state.layers + [entry["layer"]]
-            state.diff_ids = state.diff_ids + [entry["diff_id"]]
-        return state
-
-    # --- RUN ---------------------------------------------------------------------------
-
-    def _run(self, state: State, instr: Instruction) -> State:
-        cfg = state.config.get("config", {})
-        shell = cfg.get("Shell") or ["/bin/sh", "-c"]
-        exec_form = instr.json_args()
-        if exec_form is not None:
-            argv = exec_form
-        elif instr.heredocs and _HEREDOC_ONLY.fullmatch(instr.args.strip()):
-            argv = shell + [instr.heredocs[0][1]]  # `RUN <<EOF`: the body is the script
-        elif instr.heredocs:  # `RUN cmd <<EOF`: the shell reads the heredoc itself
-            script = instr.args + "\n" + "".join(f"{body}{name}\n" for name, body in instr.heredocs)
-            argv = shell + [script]
-        else:
-            argv = shell + [instr.args]
-        proxies = {k: v for k, v in self.opts.args.items() if k in PROXY_ARGS and v is not None}
-        env = {**proxies, **state.args, **state.env}
-        user = cfg.get("User") or ""
-        workdir = cfg.get("WorkingDir") or "/"
-        key = _h(state.key, "RUN", argv, env, user, workdir, self.opts.network or "default")
-        shown = instr.args if exec_form is None else json.dumps(argv)
-        entry = self._cached(key)
-        state = State(state.config, state.layers, state.diff_ids, key, state.args)
-        if entry is not None:
-            self._say(f"RUN {shown}", cached=True)
-            return self._reuse(state, entry)
-        self._say(f"RUN {shown}")
-        state.config = copy.deepcopy(state.config)
-        upper = self._execute(state, instr, argv, env, user, workdir)
-        return self._add_layer_from(state, key, upper, f"RUN {shown}")
-
-    def _execute(self, state: State, instr: Instruction, argv: list[str], env: dict,
-                 user: str, workdir: str) -> str | None:
-        """Run one RUN step in a container; the path of the layer tar of its changes."""
-        from ..create import RunOptions
-        from ..spec import Endpoint, NetworkConfig
-
-        network = self._network()
-        net = NetworkConfig(mode=network) if network in ("host", "none") else \
-            NetworkConfig(mode="bridge", endpoints=[Endpoint(network)])
-        options = RunOptions(entrypoint=[], command=argv, env=[f"{k}={v}" for k, v in env.items()],
-                             working_dir=workdir, user=user, network=net,
-                             labels={"berth.build": "1"}, no_healthcheck=True)
-        container = self.containers.create(state.image(), options)
-        try:
-            self.containers.start(container.id)
-            for line in self.containers.logs(container.id, follow=True):
-                self.out("  " + line.text.rstrip("\n"))
-            code = self.containers.wait(container.id)
-            if code != 0:
-                raise self._fail(instr, f"the command returned a non-zero code: {code}", code)
-            upper = str(container.dir / "upper")
-            tar_path = os.path.join(str(self.store.tmp), f"run-{container.id[:16]}.tar")
-            skip = [p for p in _SKIP_IN_LAYERS if empty_file(os.path.join(upper, p))]
-            skip += [d for d in ("proc", "sys", "dev") if empty_dir(os.path.join(upper, d))]
-            if not has_changes(upper, skip):
-                return None
-            with open(tar_path, "wb") as out:
-                write_layer(upper, out, skip)
-            return tar_path
-        except BerthError as err:
-            if isinstance(err, BuildError):
-                raise
-            raise self._fail(instr, str(err)) from None
-        finally:
-            self.containers.remove(container.id, force=True)
-
-    def _network(self) -> str:
+    def run_network(self) -> str:
         """Where RUN steps run: `default` is a bridge network made for this build (removed
         with it), isolated like a container's and with the same way out, so a build never
         sees the host's own services as `host` would (asked for with --network host)."""
@@ -398,142 +459,6 @@ class Builder:
             self.build_network = name
         return self.build_network
 
-    # --- WORKDIR -----------------------------------------------------------------------
-
-    def _workdir(self, state: State, instr: Instruction, args: str) -> State:
-        cfg = state.config.setdefault("config", {})
-        path = os.path.normpath(os.path.join(cfg.get("WorkingDir") or "/", args))
-        key = _h(state.key, "WORKDIR", path)
-        entry = self._cached(key)
-        self._say(f"WORKDIR {path}", cached=entry is not None)
-        state = State(state.config, state.layers, state.diff_ids, key, state.args)
-        if entry is not None:
-            return self._reuse(state, entry)
-        state.config = copy.deepcopy(state.config)
-        state.config["config"]["WorkingDir"] = path
-        missing = self._missing_dirs(state, path)
-        tar_path = None
-        if missing:
-            tar_path = os.path.join(str(self.store.tmp), f"workdir-{key[:16]}.tar")
-            with tarfile.open(tar_path, "w", format=tarfile.PAX_FORMAT) as tar:
-                for directory in missing:
-                    tar.addfile(dir_info(directory, 0, 0))
-        return self._add_layer_from(state, key, tar_path, f"WORKDIR {path}")
-
-    def _missing_dirs(self, state: State, path: str) -> list[str]:
-        """The directories along `path` (relative, outermost first) the image lacks."""
-        parts = [p for p in path.split("/") if p]
-        wanted = ["/".join(parts[:i + 1]) for i in range(len(parts))]
-        layers = self.store.layer_dirs(state.image())
-
-        def check(root: str) -> list[str]:
-            return [d for d in wanted if not os.path.isdir(secure_join(root, d))]
-
-        return with_root(layers, check)
-
-    # --- COPY / ADD --------------------------------------------------------------------
-
-    def _copy(self, state: State, instr: Instruction, args: str) -> State:
-        words = instr.json_args() or args.split()
-        if instr.json_args() is not None:
-            words = [substitute(w, state.values(), self.escape) for w in words]
-        if instr.heredocs:
-            sources, dest = [], words[-1]
-        else:
-            if len(words) < 2:
-                raise self._fail(instr, "needs at least one source and a destination")
-            sources, dest = words[:-1], words[-1]
-        cfg = state.config.setdefault("config", {})
-        as_dir = dest.endswith(("/", "/.")) or dest in (".", "..")
-        dest = os.path.normpath(os.path.join(cfg.get("WorkingDir") or "/", dest))
-        dest = dest.rstrip("/") + "/" if as_dir else dest
-        chown = instr.flags.get("chown")
-        chmod = instr.flags.get("chmod")
-        source_from = instr.flags.get("from")
-        uid, gid = self._owner(state, chown) if chown else (0, 0)
-        mode = int(chmod, 8) if chmod else None
-        label = f"{instr.keyword} " + " ".join(
-            [f"--{k}={v}" for k, v in instr.flags.items()] + sources + [dest])
-
-        tmpdir = tempfile.mkdtemp(dir=str(self.store.tmp), prefix="copy-")
-        try:
-            plan = CopyPlan(dest, uid, gid, mode, adding=instr.keyword == "ADD")
-            if instr.heredocs:
-                for name, body in instr.heredocs:
-                    path = os.path.join(tmpdir, name)
-                    with open(path, "w") as handle:
-                        handle.write(body)
-                    plan.file(path, dest if not dest.endswith("/") else dest + name)
-                digest = _h([b for _, b in instr.heredocs], dest)
-                root_layers: list[str] | None = None
-            elif source_from is not None:
-                root_layers = self._from_layers(source_from, instr)
-                digest = _h(source_from, self._stage_key(source_from))
-            else:
-                root_layers = None
-                digest = ""
-            if not instr.heredocs:
-                sources = [self._fetch_url(s, tmpdir, instr) if s.startswith(("http://", "https://"))
-                           and instr.keyword == "ADD" else s for s in sources]
-                if root_layers is None:
-                    digest = plan.collect(self.context, sources, self.ignore, tmpdir, instr, self)
-                else:
-                    plan.remote_sources = sources
-            key = _h(state.key, instr.keyword, label, digest, uid, gid, mode)
-            entry = self._cached(key)
-            state = State(state.config, state.layers, state.diff_ids, key, state.args)
-            if entry is not None:
-                self._say(label, cached=True)
-                return self._reuse(state, entry)
-            self._say(label)
-            state.config = copy.deepcopy(state.config)
-            tar_path = os.path.join(tmpdir, "layer.tar")
-            missing = self._missing_dirs(state, plan.target_dir())
-            if root_layers is not None:
-                with_root(root_layers, lambda root: plan.write_from(root, tar_path, missing, instr,
-                                                                    self))
-            else:
-                plan.write(tar_path, missing)
-            return self._add_layer_from(state, key, tar_path, label)
-        finally:
-            shutil.rmtree(tmpdir, ignore_errors=True)
-
-    def _stage_key(self, name: str) -> str:
-        state = self.stages.get(name.lower())
-        return state.key if state else name
-
-    def _from_layers(self, name: str, instr: Instruction) -> list[str]:
-        if name.lower() in self.stages:
-            return self.store.layer_dirs(self.stages[name.lower()].image())
-        if name in self.opts.contexts:
-            return [os.path.realpath(self.opts.contexts[name])]
-        image = self._base(name, instr.line)
-        return self.store.layer_dirs(image) if image else []
-
-    def _owner(self, state: State, spec: str) -> tuple[int, int]:
-        from ..users import UserError, resolve_in
-
-        user, _, group = spec.partition(":")
-        if user.isdigit() and (not group or group.isdigit()):
-            return int(user), int(group) if group else int(user)
-        layers = self.store.layer_dirs(state.image())
-        try:
-            resolved = with_root(layers, lambda root: resolve_in(root, spec))
-        except (UserError, ViewError) as err:
-            raise BuildError(f"--chown={spec}: {err}") from None
-        return resolved.uid, resolved.gid
-
-    def _fetch_url(self, url: str, tmpdir: str, instr: Instruction) -> str:
-        name = os.path.basename(url.split("?")[0]) or "download"
-        path = os.path.join(tmpdir, "urls", name)
-        os.makedirs(os.path.dirname(path), exist_ok=True)
-        try:
-            with urllib.request.urlopen(url, timeout=60) as resp, open(path, "wb") as out:
-                shutil.copyfileobj(resp, out)
-        except OSError as err:
-            raise self._fail(instr, f"cannot download {url}: {err}") from None
-        return path
-
     # --- the result --------------------------------------------------------------------
 
     def _commit(self, state: State) -> Image:
@@ -544,6 +469,75 @@ class Builder:
         config["created"] = history[-1]["created"] if history else imageconfig.now_rfc3339()
         if self.opts.labels:
             config.setdefault("config", {}).setdefault("Labels", {}).update(self.opts.labels)
-        config.setdefault("architecture", imageconfig.host_arch())
-        config.setdefault("os", "linux")
-        return self.store.add(config, list(state.layers), self.opts.tags)
+        config["architecture"] = state.platform.arch
+        config["os"] = state.platform.os
+        if state.platform.variant:
+            config["variant"] = state.platform.variant
+        return self.store.add(config, list(state.layers), [] if self.opts.outputs else
+                              self.opts.tags)
+
+    def _export(self, state: State, output: str) -> None:
+        """-o type=local,dest=DIR (the files) or type=tar,dest=FILE (one tar of them)."""
+        fields = dict(item.partition("=")[::2] for item in output.split(",") if item)
+        kind = fields.get("type", "local" if "=" not in output else "")
+        dest = fields.get("dest") or (output if "=" not in output else "")
+        if kind not in ("local", "tar") or not dest:
+            raise BuildError(f"--output {output!r}: use type=local,dest=DIR or type=tar,dest=FILE")
+        from .unpack import unpack
+
+        tar_path = dest if kind == "tar" else os.path.join(str(self.store.tmp),
+                                                             f"export-{secrets.token_hex(6)}.tar")
+
+        def write(root: str) -> None:
+            with tarfile.open(tar_path, "w", format=tarfile.PAX_FORMAT) as tar:
+                for name in sorted(os.listdir(root)):
+                    tar.add(os.path.join(root, name), arcname=name)
+
+        with_root(self.store.layer_dirs(state.image()), write)
+        if kind == "local":
+            try:
+                os.makedirs(dest, exist_ok=True)
+                with open(tar_path, "rb") as handle:
+                    unpack(handle, dest)
+            finally:
+                os.unlink(tar_path)
+        self.out(f"Exported the result to {dest}")
+
+
+def _platform_of(image: Image) -> platforms.Platform:
+    return platforms.Platform(image.config.get("os", "linux"),
+                              image.config.get("architecture", ""),
+                              image.config.get("variant", ""))
+
+
+def _needed(stages: list[Stage], last: int) -> list[int]:
+    """The stages the target (stage `last`) depends on, itself included, in order: by
+    FROM, COPY --from and RUN --mount from=; a reference made of variables may name any
+    earlier stage, so it keeps them all."""
+    names = {stage.name: index for index, stage in enumerate(stages) if stage.name}
+
+    def refs(index: int) -> set[int]:
+        stage = stages[index]
+        found = [stage.base]
+        for instr in stage.instructions:
+            found += instr.flags.get("from", [])
+            found += [m.group(1) for text in instr.flags.get("mount", [])
+                      for m in _MOUNT_FROM.finditer(text)]
+        out: set[int] = set()
+        for ref in found:
+            ref = ref.strip().strip("'\"").lower()
+            if "$" in ref:
+                out.update(range(index))
+            elif ref in names and names[ref] < index:
+                out.add(names[ref])
+            elif ref.isdigit() and int(ref) < index:
+                out.add(int(ref))
+        return out
+
+    needed, todo = set(), [last]
+    while todo:
+        index = todo.pop()
+        if index not in needed:
+            needed.add(index)
+            todo += refs(index)
+    return sorted(needed)

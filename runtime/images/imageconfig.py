@@ -14,6 +14,8 @@ from typing import Callable
 from ..errors import BerthError
 from common.units import parse_duration
 
+from .shellwords import WordError, split_raw, word, words
+
 DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 _ARCH = {"x86_64": "amd64", "aarch64": "arm64", "armv7l": "arm", "ppc64le": "ppc64le",
          "s390x": "s390x"}
@@ -42,56 +44,38 @@ def new_config(diff_ids: list[str] | None = None) -> dict:
     }
 
 
-def split_words(text: str) -> list[str]:
-    """Split like a Dockerfile does for ENV/LABEL: quotes group, backslash escapes."""
-    words, current, quote, has = [], [], None, False
-    i = 0
-    while i < len(text):
-        ch = text[i]
-        if ch == "\\" and i + 1 < len(text) and quote != "'":
-            current.append(text[i + 1])
-            has = True
-            i += 2
-            continue
-        if quote:
-            if ch == quote:
-                quote = None
-            else:
-                current.append(ch)
-        elif ch in "\"'":
-            quote, has = ch, True
-        elif ch.isspace():
-            if has:
-                words.append("".join(current))
-                current, has = [], False
-        else:
-            current.append(ch)
-            has = True
-        i += 1
-    if quote:
-        raise InstructionError(f"unterminated quote in {text!r}")
-    if has:
-        words.append("".join(current))
-    return words
-
-
-def parse_pairs(text: str, keyword: str) -> list[tuple[str, str]]:
-    """`a=1 b="x y"` -> [(a, 1), (b, x y)]; the legacy `KEY value...` form too."""
-    words = split_words(text)
-    if not words:
+def parse_pairs(text: str, keyword: str, values: dict[str, str], escape: str = "\\"
+                ) -> list[tuple[str, str]]:
+    """`a=1 b="x y"` -> [(a, 1), (b, x y)], and the legacy `KEY value...` form (its value
+    the rest of the line), both with quotes removed and variables expanded."""
+    raw = split_raw(text, escape)
+    if not raw:
         raise InstructionError(f"{keyword} needs at least one argument")
-    if "=" not in words[0]:
-        if keyword != "ENV" and keyword != "LABEL":
-            raise InstructionError(f"{keyword}: expected KEY=VALUE")
+    if "=" not in raw[0]:
         key, _, rest = text.strip().partition(" ")
-        return [(key, rest.strip())]
+        if not rest.strip():
+            raise InstructionError(f"{keyword} {key}: a value is needed (KEY=VALUE or KEY VALUE)")
+        return [(word(key, values, escape), word(rest.strip(), values, escape))]
     pairs = []
-    for word in words:
-        key, sep, value = word.partition("=")
+    for item in raw:
+        key, sep, value = item.partition("=")
         if not sep or not key:
-            raise InstructionError(f"{keyword}: expected KEY=VALUE, got {word!r}")
-        pairs.append((key, value))
+            raise InstructionError(f"{keyword}: expected KEY=VALUE, got {item!r}")
+        pairs.append((word(key, values, escape), word(value, values, escape)))
     return pairs
+
+
+def exposed_ports(text: str, values: dict[str, str], escape: str = "\\") -> list[str]:
+    """EXPOSE's ports as `port/proto`, a range (8000-8002) made one entry per port."""
+    out = []
+    for item in words(text, values, escape):
+        ports, _, proto = item.partition("/")
+        first, _, last = ports.partition("-")
+        if not first.isdigit() or (last and not last.isdigit()):
+            raise InstructionError(f"EXPOSE: invalid port {item!r}")
+        proto = (proto or "tcp").lower()
+        out += [f"{port}/{proto}" for port in range(int(first), int(last or first) + 1)]
+    return out
 
 
 def json_or_shell(text: str, shell: list[str]) -> list[str]:
@@ -151,24 +135,41 @@ def _healthcheck(text: str) -> dict:
     return options
 
 
-def apply(config: dict, keyword: str, text: str, shell: list[str] | None = None) -> bool:
-    """Apply one config-only instruction; return False if `keyword` is not one."""
+def apply(config: dict, keyword: str, text: str, values: dict[str, str] | None = None,
+          escape: str = "\\", cmd_set: bool = True) -> bool:
+    """Apply one config-only instruction; return False if `keyword` is not one. `values`
+    are what $VAR expands to; `cmd_set`: whether this stage set CMD (an ENTRYPOINT
+    clears a CMD inherited from the base image, as BuildKit does)."""
     keyword = keyword.upper()
     cfg = config.setdefault("config", {})
-    shell = shell or cfg.get("Shell") or ["/bin/sh", "-c"]
+    shell = cfg.get("Shell") or ["/bin/sh", "-c"]
+    values = values or {}
+
+    def one_word() -> str:
+        return word(text.strip(), values, escape)
+
+    def entrypoint() -> None:
+        cfg["Entrypoint"] = json_or_shell(text, shell)
+        if not cmd_set:
+            cfg["Cmd"] = None
+
+    def volumes() -> list[str]:
+        if text.strip().startswith("["):
+            return _json_array(text, "VOLUME")
+        return [word(item, values, escape) for item in text.split()]
+
     handlers: dict[str, Callable[[], None]] = {
         "CMD": lambda: cfg.__setitem__("Cmd", json_or_shell(text, shell)),
-        "ENTRYPOINT": lambda: cfg.__setitem__("Entrypoint", json_or_shell(text, shell)),
-        "ENV": lambda: _set_env(cfg, parse_pairs(text, "ENV")),
-        "LABEL": lambda: cfg.setdefault("Labels", {}).update(parse_pairs(text, "LABEL")),
+        "ENTRYPOINT": entrypoint,
+        "ENV": lambda: _set_env(cfg, parse_pairs(text, "ENV", values, escape)),
+        "LABEL": lambda: cfg.setdefault("Labels", {}).update(
+            parse_pairs(text, "LABEL", values, escape)),
         "EXPOSE": lambda: cfg.setdefault("ExposedPorts", {}).update(
-            {(p if "/" in p else f"{p}/tcp"): {} for p in split_words(text)}),
-        "VOLUME": lambda: cfg.setdefault("Volumes", {}).update(
-            {v: {} for v in (json_or_shell(text, []) if text.strip().startswith("[")
-                             else split_words(text))}),
-        "USER": lambda: cfg.__setitem__("User", text.strip()),
-        "WORKDIR": lambda: cfg.__setitem__("WorkingDir", text.strip()),
-        "STOPSIGNAL": lambda: cfg.__setitem__("StopSignal", text.strip()),
+            {port: {} for port in exposed_ports(text, values, escape)}),
+        "VOLUME": lambda: cfg.setdefault("Volumes", {}).update({v: {} for v in volumes()}),
+        "USER": lambda: cfg.__setitem__("User", one_word()),
+        "WORKDIR": lambda: cfg.__setitem__("WorkingDir", one_word()),
+        "STOPSIGNAL": lambda: cfg.__setitem__("StopSignal", one_word()),
         "SHELL": lambda: cfg.__setitem__("Shell", _json_array(text, "SHELL")),
         "HEALTHCHECK": lambda: cfg.__setitem__("Healthcheck", _healthcheck(text)),
         "ONBUILD": lambda: cfg.setdefault("OnBuild", []).append(text.strip()),
@@ -176,7 +177,10 @@ def apply(config: dict, keyword: str, text: str, shell: list[str] | None = None)
     handler = handlers.get(keyword)
     if handler is None:
         return False
-    handler()
+    try:
+        handler()
+    except WordError as err:
+        raise InstructionError(f"{keyword}: {err}") from None
     return True
 
 

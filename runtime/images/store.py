@@ -317,22 +317,39 @@ class ImageStore:
                     del images[image_id]
                     deleted.append(image_id)
             self._save(images, refs)
-            keep_blobs, keep_layers = set(), set()
-            for image_id, entry in images.items():
-                manifest = self.read_json_blob(entry["manifest"])
-                config = self.read_json_blob(image_id)
-                keep_blobs |= {image_id, entry["manifest"]}
-                keep_blobs |= {layer["digest"] for layer in manifest.get("layers", [])}
-                keep_layers |= set(config.get("rootfs", {}).get("diff_ids", []))
-            reclaimed = 0
-            for blob in self.blobs.iterdir():
-                if "sha256:" + blob.name not in keep_blobs:
-                    reclaimed += blob.stat().st_size
-                    blob.unlink()
-            for layer in self.layers.iterdir():
-                if "sha256:" + layer.name not in keep_layers:
-                    shutil.rmtree(layer, ignore_errors=True)
+            reclaimed = self._collect(images)
         return deleted, reclaimed
+
+    def referenced_blobs(self) -> set[str]:
+        """The digests of every blob an image needs (configs, manifests, layers)."""
+        return self._references(self._index()[0])[0]
+
+    def _references(self, images: dict) -> tuple[set[str], set[str]]:
+        keep_blobs, keep_layers = set(), set()
+        for image_id, entry in images.items():
+            manifest = self.read_json_blob(entry["manifest"])
+            config = self.read_json_blob(image_id)
+            keep_blobs |= {image_id, entry["manifest"]}
+            keep_blobs |= {layer["digest"] for layer in manifest.get("layers", [])}
+            keep_layers |= set(config.get("rootfs", {}).get("diff_ids", []))
+        return keep_blobs, keep_layers
+
+    def collect_garbage(self) -> int:
+        """Delete blobs and unpacked layers no image needs; the bytes reclaimed."""
+        with locked(self._lock):
+            return self._collect(self._index()[0])
+
+    def _collect(self, images: dict) -> int:
+        keep_blobs, keep_layers = self._references(images)
+        reclaimed = 0
+        for blob in self.blobs.iterdir():
+            if "sha256:" + blob.name not in keep_blobs:
+                reclaimed += blob.stat().st_size
+                blob.unlink()
+        for layer in self.layers.iterdir():
+            if "sha256:" + layer.name not in keep_layers:
+                shutil.rmtree(layer, ignore_errors=True)
+        return reclaimed
 
 
 def _ref_or_none(name: str) -> str | None:

@@ -8,7 +8,8 @@ import pytest
 
 from runtime.create import RunOptions
 from runtime.images.build import Builder, BuildError, BuildOptions
-from runtime.images.dockerfile import DockerfileError, parse, substitute
+from runtime.images.dockerfile import DockerfileError, parse
+from runtime.images.shellwords import word
 from common.patterns import Ignore
 from runtime.images.layerdiff import write_layer
 from runtime.images.unpack import unpack_bytes
@@ -37,8 +38,8 @@ def test_parse_continuations_comments_heredocs_and_forms():
     run, cmd, copy, heredoc = build.instructions
     assert run.args == "apt-get update &&     apt-get install -y x" and run.line == 4
     assert cmd.json_args() == ["sh", "-c", "echo hi"] and run.json_args() is None
-    assert copy.flags == {"from": "build", "chown": "1:2"} and copy.args == "a b /dst/"
-    assert heredoc.heredocs == [("EOF", "echo one\n")]
+    assert copy.flags == {"from": ["build"], "chown": ["1:2"]} and copy.args == "a b /dst/"
+    assert [(h.name, h.body, h.expand) for h in heredoc.heredocs] == [("EOF", "echo one\n", True)]
 
 
 def test_escape_directive():
@@ -61,7 +62,7 @@ def test_parse_errors_have_lines(text, line, message):
 
 def test_substitution():
     values = {"A": "1", "E": ""}
-    assert substitute("$A ${A} ${B:-d} ${E:-d} ${E-d} ${A:+x} ${B:+x} \\$A", values) == \
+    assert word("$A ${A} ${B:-d} ${E:-d} ${E-d} ${A:+x} ${B:+x} \\$A", values) == \
         "1 1 d d  x  $A"
 
 

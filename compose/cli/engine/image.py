@@ -168,32 +168,82 @@ def image_push(refs: List[str] = typer.Argument(..., metavar="IMAGE..."),
 
 
 @image_app.command("build")
-def image_build(context: str = typer.Argument(...),
-                tag: Optional[List[str]] = typer.Option(None, "-t", "--tag"),
-                file: Optional[str] = typer.Option(None, "-f", "--file"),
-                build_arg: Optional[List[str]] = typer.Option(None, "--build-arg"),
-                target: Optional[str] = typer.Option(None, "--target"),
-                no_cache: bool = typer.Option(False, "--no-cache"),
-                pull: bool = typer.Option(False, "--pull"),
-                network: str = typer.Option("default", "--network",
-                                            help="default (private, with a way out), host or none"),
-                label: Optional[List[str]] = typer.Option(None, "--label"),
-                quiet: bool = typer.Option(False, "-q", "--quiet")) -> None:
+def image_build(
+        context: str = typer.Argument(...),
+        tag: Optional[List[str]] = typer.Option(None, "-t", "--tag"),
+        file: Optional[str] = typer.Option(None, "-f", "--file"),
+        build_arg: Optional[List[str]] = typer.Option(None, "--build-arg"),
+        target: Optional[str] = typer.Option(None, "--target"),
+        no_cache: bool = typer.Option(False, "--no-cache"),
+        no_cache_filter: Optional[List[str]] = typer.Option(None, "--no-cache-filter",
+                                                            help="Stages built without the cache."),
+        pull: bool = typer.Option(False, "--pull"),
+        network: str = typer.Option("default", "--network",
+                                    help="default (private, with a way out), host or none"),
+        label: Optional[List[str]] = typer.Option(None, "--label"),
+        secret: Optional[List[str]] = typer.Option(None, "--secret",
+                                                   help="id=NAME,src=FILE or id=NAME,env=VAR"),
+        ssh: Optional[List[str]] = typer.Option(None, "--ssh", help="default or ID[=SOCKET]"),
+        platform: Optional[str] = typer.Option(None, "--platform"),
+        build_context: Optional[List[str]] = typer.Option(None, "--build-context",
+                                                          help="NAME=DIR or NAME=docker-image://REF"),
+        progress: str = typer.Option("auto", "--progress", help="auto, plain, tty or quiet"),
+        iidfile: Optional[str] = typer.Option(None, "--iidfile"),
+        add_host: Optional[List[str]] = typer.Option(None, "--add-host"),
+        shm_size: Optional[str] = typer.Option(None, "--shm-size"),
+        ulimit: Optional[List[str]] = typer.Option(None, "--ulimit"),
+        output: Optional[List[str]] = typer.Option(None, "-o", "--output",
+                                                   help="type=local,dest=DIR or type=tar,dest=FILE"),
+        allow: Optional[List[str]] = typer.Option(None, "--allow",
+                                                  help="network.host, security.insecure"),
+        cache_from: Optional[List[str]] = typer.Option(None, "--cache-from",
+                                                       help="type=local,src=DIR"),
+        cache_to: Optional[str] = typer.Option(None, "--cache-to", help="type=local,dest=DIR"),
+        quiet: bool = typer.Option(False, "-q", "--quiet")) -> None:
     """Build an image from a Dockerfile (like `docker build`)."""
+    from common.units import parse_bytes
     from runtime.api import Builder, BuildOptions
 
+    from ..buildflags import parse_add_host, parse_build_context, parse_secret, parse_ssh
+    from .container import parse_ulimit
+
+    if progress not in ("auto", "plain", "tty", "quiet", "rawjson"):
+        raise typer.BadParameter(f"{progress!r}: use auto, plain, tty or quiet",
+                                 param_hint="--progress")
+    for entitlement in allow or []:
+        if entitlement not in ("network.host", "security.insecure"):
+            raise typer.BadParameter(f"{entitlement!r}: use network.host or security.insecure",
+                                     param_hint="--allow")
+    environ = dict(os.environ)
     reg = registry()
     dockerfile = file or "Dockerfile"
-    if file and not os.path.isabs(file):
+    if file and not os.path.isabs(file) and file != "-":
         dockerfile = os.path.abspath(file)
-    options = BuildOptions(context=context, dockerfile=dockerfile, tags=list(tag or []),
-                           args=parse_build_args(build_arg), target=target, no_cache=no_cache,
-                           pull=pull, network=network,
-                           labels=dict(item.partition("=")[::2] for item in label or []),
-                           environ=dict(os.environ))
-    out = (lambda line: None) if quiet else (lambda line: print(line, file=sys.stderr, flush=True))
-    image = Builder(engine(), pull=lambda name: reg.pull(name), output=out).build(options)
-    typer.echo(image.id)
+    try:
+        size = parse_bytes(shm_size) if shm_size else None
+    except ValueError:
+        raise typer.BadParameter(f"invalid size {shm_size!r}", param_hint="--shm-size") from None
+    options = BuildOptions(
+        context=context, dockerfile=dockerfile, tags=list(tag or []),
+        dockerfile_inline=sys.stdin.read() if file == "-" else None,
+        args=parse_build_args(build_arg), target=target, no_cache=no_cache,
+        no_cache_filter=list(no_cache_filter or []), pull=pull, network=network,
+        labels=dict(item.partition("=")[::2] for item in label or []), environ=environ,
+        platform=platform, secrets=dict(parse_secret(s, environ) for s in secret or []),
+        ssh=dict(parse_ssh(s, environ) for s in ssh or []),
+        contexts=dict(parse_build_context(c) for c in build_context or []),
+        add_hosts=[parse_add_host(h) for h in add_host or []], shm_size=size,
+        ulimits=dict(parse_ulimit(u) for u in ulimit or []), outputs=list(output or []),
+        allow=list(allow or []), cache_from=list(cache_from or []), cache_to=cache_to)
+    silent = quiet or progress == "quiet"
+    out = (lambda line: None) if silent else (lambda line: print(line, file=sys.stderr, flush=True))
+    image = Builder(engine(), pull=lambda name, platform: reg.pull(name, platform),
+                    output=out).build(options)
+    if iidfile:
+        with open(iidfile, "w") as handle:
+            handle.write(image.id)
+    if not output:
+        typer.echo(image.id)
 
 
 def debian_mirror() -> str:
