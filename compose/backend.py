@@ -53,6 +53,13 @@ class BuildRequest:
 
 
 @dataclass(frozen=True)
+class ImageConfig:
+    """What compose reads of an image's configuration."""
+
+    exposed_ports: tuple[str, ...] = ()  # EXPOSE, as "80/tcp"
+
+
+@dataclass(frozen=True)
 class ExecRequest:
     argv: list[str]
     user: str | None = None
@@ -119,6 +126,7 @@ class Backend(Protocol):
     def volumes(self, project: str) -> list[ResourceInfo]: ...
     def volume_exists(self, name: str) -> bool: ...
     def image_id(self, ref: str) -> str | None: ...
+    def image_config(self, ref: str) -> ImageConfig | None: ...  # None: not present here
 
     # --- what it can do (preflight) ------------------------------------------------------
     def check_service(self, project: Project, service: Service) -> None: ...

@@ -345,6 +345,18 @@ def resolve_inputs(opts: LoadOptions) -> Inputs:
     return Inputs(env, tuple(files), project_dir)
 
 
+def written_services(opts: LoadOptions) -> dict[str, Mapping[str, Any]]:
+    """Each service's keys as the files wrote them: merged, extended and included, in
+    long form, before compose's implied values are filled in and before env_file and
+    label_file are folded into environment and labels (what `berth kube`'s report
+    names)."""
+    inputs = resolve_inputs(opts)
+    record = Record()
+    tree = finalize(_Loader(opts, record).load_tree(list(inputs.files), inputs.project_dir,
+                                                    TrackedEnv(inputs.env, record), ()))
+    return {name: svc or {} for name, svc in (tree.get("services") or {}).items()}
+
+
 def load_project(opts: LoadOptions, inputs: Inputs | None = None,
                  record: Record | None = None) -> Project:
     """Load, merge, resolve and validate a project; raise ComposeError on bad input."""

@@ -93,6 +93,15 @@ class RuntimeBackend:
         except ImageNotFound:
             return None
 
+    def image_config(self, ref: str) -> seam.ImageConfig | None:
+        from runtime.images.store import ImageNotFound
+
+        try:
+            config = self.api.images.get(ref).config.get("config") or {}
+        except (ImageNotFound, OSError):
+            return None
+        return seam.ImageConfig(exposed_ports=tuple(sorted(config.get("ExposedPorts") or ())))
+
     # --- preflight -----------------------------------------------------------------------
 
     def check_service(self, project: Project, service: Service) -> None:

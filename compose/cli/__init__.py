@@ -21,7 +21,7 @@ MODULES = {
     "build": ("build",), "config": ("config",), "pull": ("registry",), "push": ("registry",),
     "watch": ("watch",), "container": ("engine.container",), "image": ("engine.image",),
     "network": ("engine.network",), "volume": ("engine.volume",),
-    "login": ("engine.image",), "logout": ("engine.image",),
+    "login": ("engine.image",), "logout": ("engine.image",), "kube": ("kube",),
     "system": ("engine.system",), "builder": ("engine.system",)}
 ALL_MODULES = tuple(sorted({name for names in MODULES.values() for name in names}))
 

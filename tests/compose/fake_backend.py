@@ -16,7 +16,7 @@ from dataclasses import dataclass, field, replace
 from typing import Callable, Iterator, Mapping
 
 from compose.backend import (BuildRequest, ContainerRequest, ContainerStats, ExecRequest,
-                             NetworkRequest)
+                             ImageConfig, NetworkRequest)
 from compose.conditions import failure, judge
 from compose.backend import DependencyFailed
 from compose.errors import ComposeError
@@ -68,6 +68,7 @@ class FakeBackend:
         self.vols: dict[str, Mapping[str, str]] = {}
         self.anonymous: set[str] = set()
         self.images: dict[str, str] = {}
+        self.exposed: dict[str, tuple[str, ...]] = {}  # image ref -> its EXPOSE ports
         self.behaviours: dict[str, Behaviour] = {}
         self.exec_codes: dict[str, int] = {}  # a command's first word -> its exit code
         self.taken_ports: set[tuple[str, int, str]] = set()
@@ -132,6 +133,11 @@ class FakeBackend:
 
     def image_id(self, ref: str) -> str | None:
         return self.images.get(ref)
+
+    def image_config(self, ref: str) -> ImageConfig | None:
+        if ref not in self.images:
+            return None
+        return ImageConfig(exposed_ports=self.exposed.get(ref, ()))
 
     # --- preflight -----------------------------------------------------------------------
 
@@ -289,6 +295,8 @@ class FakeBackend:
         ref = image_ref(project, service)
         output(f"building {ref}")
         self.log(f"build {ref}")
+        for tag in service.build.tags if service.build else ():
+            self.images[tag] = self.has_image(ref).images[ref]
         return self.has_image(ref).images[ref]
 
     def remove_image(self, ref: str) -> None:
