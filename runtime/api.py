@@ -14,6 +14,8 @@ _EXPORTS = {
     "ContainerError": "runtime.containers", "ContainerNotFound": "runtime.containers",
     "RunOptions": "runtime.create", "SpecError": "runtime.create",
     "Mount": "runtime.spec", "Endpoint": "runtime.spec", "NetworkConfig": "runtime.spec",
+    "Healthcheck": "runtime.spec", "image_healthcheck": "runtime.create",
+    "ImageNotFound": "runtime.images.store", "parse_platform": "runtime.images.platforms",
     "PortMapping": "runtime.spec", "Resources": "runtime.spec",
     "security_options": "runtime.securityopts", "SecurityOptError": "runtime.securityopts",
     "Networks": "runtime.network.api", "NetworkError": "runtime.network.api",
@@ -26,7 +28,7 @@ _EXPORTS = {
     "remove_credentials": "runtime.images.registry",
 }
 _RENAMED = {"load_archive": "load", "save_archive": "save", "build_cache_usage": "usage",
-            "prune_build_cache": "prune"}
+            "prune_build_cache": "prune", "parse_platform": "parse"}
 
 
 def __getattr__(name: str) -> Any:

@@ -14,6 +14,7 @@ to the monitor (runtime.client) or, when it is gone, free what it held themselve
 """
 from __future__ import annotations
 
+import dataclasses
 import gc
 import json
 import os
@@ -73,6 +74,7 @@ class Container:
     dir: Path
     spec: ContainerSpec
     state: State
+    warnings: tuple[str, ...] = ()  # what create could not honour, as docker warns
 
     @property
     def name(self) -> str:
@@ -207,7 +209,7 @@ class Containers:
             shutil.rmtree(cdir, ignore_errors=True)
             os.unlink(self.paths.names / name)
             raise
-        return self._load(cid)
+        return dataclasses.replace(self._load(cid), warnings=cgroups.unsupported(spec.resources))
 
     # --- start -------------------------------------------------------------------------
 

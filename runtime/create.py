@@ -38,7 +38,9 @@ class RunOptions:
     cap_add: list[str] = field(default_factory=list)
     cap_drop: list[str] = field(default_factory=list)
     group_add: list[str] = field(default_factory=list)
-    member_groups: bool = True
+    groups_as: str = "docker"
+    cgroupns: str = "host"
+    device_cgroup_rules: list[str] = field(default_factory=list)
     ulimits: dict[str, list[int]] = field(default_factory=dict)
     resources: Resources = field(default_factory=Resources)
     restart: str = "no"
@@ -108,7 +110,8 @@ def build_spec(image: Image, opts: RunOptions, name: str, cid: str) -> Container
         stop_signal=opts.stop_signal or cfg.get("StopSignal") or "SIGTERM",
         stop_timeout=10.0 if opts.stop_timeout is None else opts.stop_timeout,
         healthcheck=healthcheck)
-    for key in ("mounts", "read_only", "privileged", "cap_add", "cap_drop", "group_add", "member_groups",
+    for key in ("mounts", "read_only", "privileged", "cap_add", "cap_drop", "group_add", "groups_as", "cgroupns",
+                "device_cgroup_rules",
                 "ulimits",
                 "resources", "restart", "init", "tty", "open_stdin", "auto_remove", "network",
                 "sysctls", "ipc", "pid_mode", "devices", "seccomp", "no_new_privileges",

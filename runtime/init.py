@@ -220,7 +220,7 @@ def run(spec: ContainerSpec, layout: rootfs.Layout, sync_fd: int, gate_fd: int,
         write_sysctls(sysctls, sys)
         rootfs.pivot(layout.rootfs, sys)
         rootfs.finish(spec, sys)
-        user = users.resolve_in("/", spec.user, spec.group_add, spec.member_groups)
+        user = users.resolve_in("/", spec.user, spec.group_add, spec.groups_as)
         env = env_dict(spec.env)
         env.setdefault("HOME", user.home or "/")
         if spec.tty:

@@ -16,7 +16,9 @@ import stat
 from dataclasses import dataclass
 from typing import Iterator
 
+from . import cgroupfs
 from .filecopy import copy_entry
+from .fsutil import read_text
 from .rootdir import O_PATH, RootDir, is_escape
 from .spec import ContainerSpec, Mount
 from .syscalls import (MNT_DETACH, MS_BIND, MS_MOVE, MS_NODEV, MS_NOEXEC, MS_NOSUID, MS_PRIVATE,
@@ -35,7 +37,7 @@ DEVICES = (("null", stat.S_IFCHR, 1, 3), ("zero", stat.S_IFCHR, 1, 5),
            ("urandom", stat.S_IFCHR, 1, 9), ("tty", stat.S_IFCHR, 5, 0))
 DEV_LINKS = (("fd", "/proc/self/fd"), ("stdin", "/proc/self/fd/0"),
              ("stdout", "/proc/self/fd/1"), ("stderr", "/proc/self/fd/2"),
-             ("ptmx", "pts/ptmx"), ("core", "/proc/kcore"))
+             ("ptmx", "pts/ptmx"))
 _PROPAGATION = {"private": MS_PRIVATE, "rprivate": MS_PRIVATE | MS_REC,
                 "slave": 1 << 19, "rslave": (1 << 19) | MS_REC,
                 "shared": 1 << 20, "rshared": (1 << 20) | MS_REC}
@@ -129,9 +131,10 @@ def _mount_dev(root: str, spec: ContainerSpec, sys: Syscalls) -> None:
         for host, inner, _perms in spec.devices:
             st = os.stat(host)
             parent = tree.makedirs(os.path.dirname(inner.rstrip("/")) or "/")
-            try:
-                sys.mknod(os.path.basename(inner.rstrip("/")), stat.S_IFMT(st.st_mode) | 0o660,
-                          st.st_rdev, parent)
+            try:  # the host node's type, numbers and permissions, as docker makes it
+                sys.mknod(os.path.basename(inner.rstrip("/")), st.st_mode, st.st_rdev, parent)
+                os.chmod(os.path.basename(inner.rstrip("/")), stat.S_IMODE(st.st_mode),
+                         dir_fd=parent)
             finally:
                 os.close(parent)
     try:
@@ -152,6 +155,27 @@ def _mount_dev(root: str, spec: ContainerSpec, sys: Syscalls) -> None:
                 sys.mount(source, f"/proc/self/fd/{dev}/{name}", fstype, flags, options)
     finally:
         os.close(dev)
+
+
+def _mount_cgroups(root: str, spec: ContainerSpec, sys: Syscalls) -> None:
+    """The container's own cgroups at /sys/fs/cgroup, read-only (runtime.cgroupfs)."""
+    mounts = cgroupfs.plan(read_text("/proc/self/mountinfo"), cgroupfs.own_cgroups())
+    if not mounts:
+        return
+    flags = MS_NOSUID | MS_NODEV | MS_NOEXEC
+    with mount_point(root, cgroupfs.CGROUP_ROOT, False) as target:
+        if mounts[0].name == "":  # cgroup v2: the container's cgroup directory itself
+            sys.mount(mounts[0].source, target, None, MS_BIND)
+            sys.mount(None, target, None,
+                      MS_BIND | MS_REMOUNT | flags | (0 if spec.privileged else MS_RDONLY))
+            return
+        sys.mount("tmpfs", target, "tmpfs", flags, "mode=755")
+    with RootDir(root) as tree:
+        directory = tree.open(cgroupfs.CGROUP_ROOT, os.O_RDONLY | os.O_DIRECTORY)  # the tmpfs
+        try:
+            cgroupfs.populate(directory, mounts, cgroupfs.links(), spec.privileged, sys)
+        finally:
+            os.close(directory)
 
 
 def bind_mount(source: str, target: str, layout: "Layout", sys: Syscalls, remount: int = 0,
@@ -259,6 +283,7 @@ def prepare(spec: ContainerSpec, layout: Layout, sys: Syscalls = SYSCALLS) -> No
             bind_mount("/sys", target, layout, sys, sys_flags)
         else:
             sys.mount("sysfs", target, "sysfs", sys_flags)
+    _mount_cgroups(root, spec, sys)
     for mount in sorted(spec.mounts, key=lambda m: m.target.rstrip("/").count("/")):
         _user_mount(layout, mount, sys)
     for name in ("hosts", "hostname", "resolv.conf"):

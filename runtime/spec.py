@@ -45,6 +45,26 @@ class Resources:
     memory_reservation: int | None = None  # a soft limit, reclaimed first under pressure
     cpuset: str | None = None  # the CPUs it may run on, e.g. "0-1,3"
     swappiness: int | None = None  # cgroup v1 only
+    cpu_quota: int | None = None  # microseconds per cpu_period (docker's --cpu-quota)
+    cpu_period: int | None = None  # microseconds (default 100000)
+    cpuset_mems: str | None = None  # the memory nodes it may use
+    oom_kill_disable: bool = False
+    blkio_weight: int | None = None  # 10-1000
+    # block I/O, per device ("MAJOR:MINOR", value): weights, bytes and operations per second
+    blkio_weight_device: list[tuple[str, int]] = field(default_factory=list)
+    device_read_bps: list[tuple[str, int]] = field(default_factory=list)
+    device_write_bps: list[tuple[str, int]] = field(default_factory=list)
+    device_read_iops: list[tuple[str, int]] = field(default_factory=list)
+    device_write_iops: list[tuple[str, int]] = field(default_factory=list)
+
+    def cpu_limit(self) -> tuple[int, int] | None:
+        """(quota, period) in microseconds, from --cpus or --cpu-quota/--cpu-period."""
+        period = self.cpu_period or 100000
+        if self.cpus:
+            return int(self.cpus * period), period
+        if self.cpu_quota:
+            return self.cpu_quota, period
+        return None
 
 
 @dataclass
@@ -54,6 +74,7 @@ class Endpoint:
     network: str
     aliases: list[str] = field(default_factory=list)
     static_ip: str | None = None
+    mac_address: str | None = None  # else one derived from the address, as docker does
 
 
 @dataclass
@@ -95,8 +116,10 @@ class ContainerSpec:
     cap_add: list[str] = field(default_factory=list)
     cap_drop: list[str] = field(default_factory=list)
     group_add: list[str] = field(default_factory=list)
-    member_groups: bool = True  # add the groups /etc/group lists the user in (BuildKit's RUN
-    # does not for a numeric uid:gid)
+    cgroupns: str = "host"  # or "private": a cgroup namespace of its own
+    device_cgroup_rules: list[str] = field(default_factory=list)  # "c 1:3 rwm", allowed too
+    groups_as: str = "docker"  # supplementary groups as `docker run` or BuildKit's RUN
+    # find them (runtime.users.resolve)
     no_new_privileges: bool = False  # as docker: only when asked (setuid programs work)
     seccomp: bool = True  # docker's default syscall filter (runtime.seccomp); False: unconfined
     log_max_size: int = 0  # rotate container.log at this many bytes (0: never)

@@ -1,6 +1,7 @@
 """Resolve a container's `user` (name, uid, uid:gid, name:group) from its /etc files."""
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Iterable
 
@@ -24,9 +25,11 @@ def _entries(text: str) -> list[list[str]]:
 
 
 def resolve(spec: str, passwd: str, group: str, extra_groups: Iterable[str] = (),
-            member_groups: bool = True) -> User:
+            groups_as: str = "docker") -> User:
     """`spec` as docker reads it; `passwd`/`group` are the files' text (may be empty).
-    `member_groups`: add the groups that list the user as a member."""
+    Supplementary groups, `groups_as` "docker": the groups that list the user as a
+    member and its own group (as `docker run` gives them); "buildkit": the member groups
+    only, and none for a numeric uid:gid (as BuildKit's RUN gives them)."""
     users = _entries(passwd)
     groups = _entries(group)
     name, _, group_part = (spec or "0").partition(":")
@@ -42,19 +45,23 @@ def resolve(spec: str, passwd: str, group: str, extra_groups: Iterable[str] = ()
     if group_part:
         gid = _group_id(group_part, groups)
     supplementary = [int(g[2]) for g in groups
-                     if member_groups and len(g) >= 4 and username and username in g[3].split(",")]
+                     if len(g) >= 4 and username and username in g[3].split(",")]
+    if groups_as == "buildkit" and re.fullmatch(r"\d+:\d+", spec or ""):
+        supplementary = []
+    elif groups_as == "docker":
+        supplementary.append(gid)
     for extra in extra_groups:
         supplementary.append(_group_id(str(extra), groups))
-    return User(uid, gid, tuple(dict.fromkeys(supplementary)), home)
+    return User(uid, gid, tuple(sorted(set(supplementary))), home)
 
 
 def resolve_in(root: str, spec: str, extra_groups: Iterable[str] = (),
-               member_groups: bool = True) -> User:
+               groups_as: str = "docker") -> User:
     """`spec` resolved from the /etc/passwd and /etc/group under `root` (never outside it,
     whatever links the container's /etc holds)."""
     with RootDir(root) as tree:
         return resolve(spec, tree.read_text("/etc/passwd"), tree.read_text("/etc/group"),
-                       extra_groups, member_groups)
+                       extra_groups, groups_as)
 
 
 def _group_id(name: str, groups: list[list[str]]) -> int:

@@ -51,6 +51,15 @@ def run_berth(*args: str, cwd: str | os.PathLike | None = None, env: dict | None
     return proc
 
 
+def remove_all(env: dict) -> None:
+    """Remove the containers and networks of the BERTH_ROOT in `env` (a test's own)."""
+    ids = run_berth("container", "ls", "-aq", env=env).stdout.split()
+    if ids:
+        run_berth("container", "rm", "-f", *ids, env=env)
+    for line in run_berth("network", "ls", env=env).stdout.splitlines()[1:]:
+        run_berth("network", "rm", line.split()[1], env=env)
+
+
 BUSYBOX = "/bin/busybox"
 
 

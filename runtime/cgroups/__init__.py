@@ -50,6 +50,28 @@ def for_container(cid: str, root: str = CGROUP_ROOT, sys: Syscalls = SYSCALLS) -
     return v1.V1(name, v1.mounts())
 
 
+def unsupported(resources: Resources, root: str = CGROUP_ROOT) -> tuple[str, ...]:
+    """What this machine's cgroups cannot apply of `resources`, in docker's words (a
+    container is made without it, as docker makes it)."""
+    from . import v1
+
+    out = []
+    if resources.blkio_weight or resources.blkio_weight_device:
+        if is_v2(root):
+            has = os.path.exists(os.path.join(root, "cgroup.controllers")) and \
+                "io" in open(os.path.join(root, "cgroup.controllers")).read().split()
+        else:
+            blkio = v1.mounts().get("blkio")
+            has = bool(blkio) and os.path.exists(os.path.join(blkio, "blkio.weight"))
+        if not has:
+            out.append("Your kernel does not support Block I/O weight or the cgroup is not "
+                       "mounted. Weight discarded.")
+    if resources.oom_kill_disable and not resources.memory:
+        out.append("OOM killer is disabled for the container, but no memory limit is set, "
+                   "this can result in the system running out of resources.")
+    return tuple(out)
+
+
 def filters_devices(root: str = CGROUP_ROOT) -> bool:
     """Whether a container's device access is limited: v2 always (create fails without its
     eBPF filter), v1 where the devices controller is mounted."""

@@ -9,7 +9,7 @@ from typing import Sequence
 from ..spec import Resources
 from .devicefilter import DEVICE_RULES
 
-CONTROLLERS = ("memory", "cpu", "cpuacct", "pids", "freezer", "devices", "cpuset")
+CONTROLLERS = ("memory", "cpu", "cpuacct", "pids", "freezer", "devices", "cpuset", "blkio")
 MONITOR_CONTROLLERS = ("cpu", "cpuacct")  # what a container's monitor joins (see add_monitor)
 
 
@@ -71,9 +71,12 @@ class V1:
             self._set("memory", "memory.limit_in_bytes", str(resources.memory))
             if resources.memory_swap:
                 self._set("memory", "memory.memsw.limit_in_bytes", str(resources.memory_swap))
-        if resources.cpus:
-            self._set("cpu", "cpu.cfs_period_us", "100000")
-            self._set("cpu", "cpu.cfs_quota_us", str(int(resources.cpus * 100000)))
+        limit = resources.cpu_limit()
+        if limit:
+            self._set("cpu", "cpu.cfs_period_us", str(limit[1]))
+            self._set("cpu", "cpu.cfs_quota_us", str(limit[0]))
+        elif resources.cpu_period:
+            self._set("cpu", "cpu.cfs_period_us", str(resources.cpu_period))
         if resources.cpu_shares:
             self._set("cpu", "cpu.shares", str(resources.cpu_shares))
         if resources.pids:
@@ -82,17 +85,38 @@ class V1:
             self._set("memory", "memory.soft_limit_in_bytes", str(resources.memory_reservation))
         if resources.swappiness is not None:
             self._set("memory", "memory.swappiness", str(resources.swappiness))
-        if resources.cpuset and self.cpuset_dir:
+        if resources.oom_kill_disable:
+            self._set("memory", "memory.oom_control", "1")
+        self._blkio(resources)
+        if (resources.cpuset or resources.cpuset_mems) and self.cpuset_dir:
             os.makedirs(self.cpuset_dir, exist_ok=True)
             self.dirs["cpuset"] = self.cpuset_dir
             parent = os.path.dirname(self.cpuset_dir)
-            self._set("cpuset", "cpuset.mems", _read(os.path.join(parent, "cpuset.mems")).strip())
+            self._set("cpuset", "cpuset.mems", resources.cpuset_mems or
+                      _read(os.path.join(parent, "cpuset.mems")).strip())
+            if not resources.cpuset:
+                self._set("cpuset", "cpuset.cpus", _read(os.path.join(parent, "cpuset.cpus")).strip())
+                return
             try:
                 self._set("cpuset", "cpuset.cpus", resources.cpuset)
             except OSError as err:
                 have = _read(os.path.join(parent, "cpuset.cpus")).strip()
                 raise ValueError(f"cpuset {resources.cpuset!r}: {err.strerror} (this machine's "
                                  f"CPUs are {have})") from None
+
+    def _blkio(self, resources: Resources) -> None:
+        """Weights where the kernel has them (blkio.weight: the CFQ scheduler; docker
+        discards them otherwise, and so does berth), and the throttles."""
+        if resources.blkio_weight:
+            self._set("blkio", "blkio.weight", str(resources.blkio_weight))
+        for device, weight in resources.blkio_weight_device:
+            self._set("blkio", "blkio.weight_device", f"{device} {weight}")
+        for name, limits in (("read_bps_device", resources.device_read_bps),
+                             ("write_bps_device", resources.device_write_bps),
+                             ("read_iops_device", resources.device_read_iops),
+                             ("write_iops_device", resources.device_write_iops)):
+            for device, value in limits:
+                self._set("blkio", f"blkio.throttle.{name}", f"{device} {value}")
 
     def allow_device(self, rule: str) -> None:
         self._set("devices", "devices.allow", rule)

@@ -148,14 +148,27 @@ class V2:
             self._set("memory.max", str(resources.memory))
             if resources.memory_swap:
                 self._set("memory.swap.max", str(max(0, resources.memory_swap - resources.memory)))
-        if resources.cpus:
-            self._set("cpu.max", f"{int(resources.cpus * 100000)} 100000", self.path)
+        limit = resources.cpu_limit()
+        if limit:
+            self._set("cpu.max", f"{limit[0]} {limit[1]}", self.path)
         if resources.cpu_shares:
             self._set("cpu.weight", str(shares_to_weight(resources.cpu_shares)), self.path)
         if resources.pids:
             self._set("pids.max", str(resources.pids))
         if resources.memory_reservation:
             self._set("memory.low", str(resources.memory_reservation))
+        if resources.blkio_weight:
+            self._set("io.weight", f"default {resources.blkio_weight}", self.path)
+        for device, weight in resources.blkio_weight_device:
+            self._set("io.weight", f"{device} {weight}", self.path)
+        for key, limits in (("rbps", resources.device_read_bps),
+                            ("wbps", resources.device_write_bps),
+                            ("riops", resources.device_read_iops),
+                            ("wiops", resources.device_write_iops)):
+            for device, value in limits:
+                self._set("io.max", f"{device} {key}={value}", self.path)
+        if resources.cpuset_mems:
+            self._set("cpuset.mems", resources.cpuset_mems, self.path)
         if resources.cpuset:
             try:
                 self._set("cpuset.cpus", resources.cpuset, self.path)

@@ -162,7 +162,7 @@ def owner(builder, state, spec: str, instr: Instruction) -> tuple[int, int]:
         return int(user), int(group) if group else int(user)
     layers = builder.store.layer_dirs(state.image())
     try:
-        resolved = with_root(layers, lambda root: resolve_in(root, spec, member_groups=False))
+        resolved = with_root(layers, lambda root: resolve_in(root, spec, groups_as="buildkit"))
     except (UserError, ViewError) as err:
         raise builder.fail(instr, f"{spec}: {err}") from None
     return resolved.uid, resolved.gid

@@ -22,7 +22,6 @@ PROXY_ARGS = ("HTTP_PROXY", "HTTPS_PROXY", "FTP_PROXY", "NO_PROXY", "ALL_PROXY",
               "http_proxy", "https_proxy", "ftp_proxy", "no_proxy", "all_proxy")
 _HEREDOC_ONLY = re.compile(r"<<-?(['\"]?)[A-Za-z0-9_.-]+\1")
 _SKIP_IN_LAYERS = ("etc/hosts", "etc/hostname", "etc/resolv.conf")  # berth's bind mounts
-_NUMERIC_USER = re.compile(r"\d+:\d+")
 PIPES = "/dev/pipes"  # where a heredoc script with a #! line is put to be run
 
 
@@ -122,7 +121,7 @@ def _execute(builder, state, instr: Instruction, argv: list[str], script, env: d
     options = RunOptions(entrypoint=[], command=argv, env=[f"{k}={v}" for k, v in env.items()],
                          working_dir=workdir, user=user, network=net, mounts=run_mounts,
                          labels={"berth.build": "1"}, no_healthcheck=True,
-                         member_groups=not _NUMERIC_USER.fullmatch(user),
+                         groups_as="buildkit",
                          privileged=insecure, shm_size=opts.shm_size, ulimits=dict(opts.ulimits))
     container = builder.containers.create(state.image(), options)
     try:

@@ -17,14 +17,14 @@ import os
 import socket
 from typing import Callable, NamedTuple, NoReturn
 
-from .. import init
+from .. import cgroupfs, init
 from .. import state as statefile
 from ..cgroups import Cgroup
 from ..paths import Paths
 from ..protocol import STDERR, STDOUT
 from ..spec import ContainerSpec
-from ..syscalls import (CLONE_NEWIPC, CLONE_NEWNET, CLONE_NEWNS, CLONE_NEWPID, CLONE_NEWUTS,
-                        SYSCALLS, Syscalls)
+from ..syscalls import (CLONE_NEWCGROUP, CLONE_NEWIPC, CLONE_NEWNET, CLONE_NEWNS,
+                        CLONE_NEWPID, CLONE_NEWUTS, SYSCALLS, Syscalls)
 from .config import Config
 
 # records here are NamedTuples, cheaper to define than dataclasses: the monitor's modules
@@ -67,9 +67,11 @@ class Namespaces(NamedTuple):
 def namespaces(spec: ContainerSpec, paths: Paths, cid: str) -> Namespaces:
     """A mount namespace of its own always; the network its network mode names (the
     namespace berth prepared, another container's, or the host's); IPC, PID and UTS
-    its own, another container's or the host's."""
+    its own, another container's or the host's; a cgroup namespace if asked."""
     join = []
     new = CLONE_NEWNS | (0 if spec.uts == "host" else CLONE_NEWUTS)
+    if spec.cgroupns == "private":
+        new |= CLONE_NEWCGROUP
     mode = spec.network.mode
     if mode.startswith("container:"):
         join.append((_namespace_of(paths, mode, "net"), CLONE_NEWNET))
@@ -98,6 +100,7 @@ def fork_pid1(cgroup: Cgroup, ns: Namespaces, pid1: Callable[[], None],
     """The first child's steps: join the cgroup, join and unshare namespaces, fork PID 1
     (which runs pid1(), never to return); PID 1's pid."""
     cgroup.add(os.getpid())
+    cgroupfs.remember_own()  # seen from the host's cgroup namespace, for /sys/fs/cgroup
     for path, nstype in ns.join:
         fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
         sys.setns(fd, nstype)

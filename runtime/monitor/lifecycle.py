@@ -367,7 +367,8 @@ class Monitor:
         try:
             self.port_sockets = network_setup.prepare(config.paths, config.cid, self.spec)
             config.cgroup.create(self.spec.resources,
-                                 cgroups.device_rules(self.spec.devices, self.spec.privileged))
+                                 cgroups.device_rules(self.spec.devices, self.spec.privileged)
+                                 + list(self.spec.device_cgroup_rules))
             config.cgroup.add_monitor(os.getpid())  # its work for the container is the container's
         except Exception as err:  # noqa: BLE001 - a clear start error, and nothing kept
             release_network(config.paths, config.cid, self.spec)

@@ -151,12 +151,13 @@ class Networks:
 
     # --- containers --------------------------------------------------------------------
 
-    def attach(self, cid: str, name: str, requests: list[tuple[str, list[str], str | None]],
+    def attach(self, cid: str, name: str,
+               requests: list[tuple[str, list[str], str | None, str | None]],
                ports: list[PortMapping], dns_servers: list[str], links_: list[list[str]]
                ) -> tuple[Endpoints, list[socket.socket]]:
         """Plug container `cid` (its namespace exists) into networks.
 
-        requests: (network, aliases, static address) in order; the first non-internal one
+        requests: (network, aliases, static address, MAC address) in order; the first non-internal one
         gets the default route. Returns the record and the sockets holding its ports."""
         from . import links
 
@@ -164,7 +165,7 @@ class Networks:
         sockets: list[socket.socket] = []
         with self._lock():
             networks = {}
-            for net_name, _, _ in requests:
+            for net_name, *_ in requests:
                 net = self.records.network(net_name)
                 if net is None:
                     raise NetworkNotFound(f"network {net_name} not found")
@@ -172,7 +173,7 @@ class Networks:
             for net in networks.values():
                 links.ensure_bridge(net)  # after a reboot the bridge is gone, the record not
             attachments = []
-            for index, (net_name, aliases, static) in enumerate(requests):
+            for index, (net_name, aliases, static, mac) in enumerate(requests):
                 net = networks[net_name]
                 used = self.records.used_addresses(net.name) - {a.ip for a in attachments}
                 subnet = ipam.parse_subnet(net.subnet)
@@ -182,7 +183,7 @@ class Networks:
                 attachments.append(Attachment(network=net.name, ip=address, prefix=net.prefix,
                                               gateway=net.gateway, interface=f"eth{index}",
                                               host_veth=veth, aliases=list(aliases),
-                                              internal=net.internal))
+                                              internal=net.internal, mac=mac or ""))
             published = []
             # ports lead to the first network with a way out; a container on internal
             # networks only publishes none, as under docker

@@ -71,7 +71,7 @@ def configure(attachments: list[Attachment]) -> None:
     """Address each interface, bring it up, and route through the first non-internal one."""
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
         for att in attachments:
-            mac = bytes(int(part, 16) for part in mac_for(att.ip).split(":"))
+            mac = bytes(int(part, 16) for part in (att.mac or mac_for(att.ip)).split(":"))
             fcntl.ioctl(sock, _SIOCSIFHWADDR,
                         _ifreq(att.interface, struct.pack("=H14s", _ARPHRD_ETHER, mac)))
             set_address(sock, att.interface, att.ip, att.prefix)

@@ -49,6 +49,7 @@ class Attachment:
     host_veth: str
     aliases: list[str] = field(default_factory=list)
     internal: bool = False
+    mac: str = ""  # asked for; else derived from the address (ioctl.mac_for)
 
 
 @dataclass

@@ -27,7 +27,8 @@ def prepare(paths: Paths, cid: str, spec: ContainerSpec) -> list[socket.socket]:
         from .api import Networks
 
         endpoints, sockets = Networks(paths).attach(
-            cid, spec.name, [(e.network, e.aliases, e.static_ip) for e in spec.network.endpoints],
+            cid, spec.name, [(e.network, e.aliases, e.static_ip, e.mac_address)
+                                  for e in spec.network.endpoints],
             spec.network.ports, spec.network.dns, spec.network.links)
         attachments = endpoints.attachments
         first = attachments[0] if attachments else None
@@ -46,6 +47,11 @@ def prepare(paths: Paths, cid: str, spec: ContainerSpec) -> list[socket.socket]:
     return []
 
 
+DEFAULT_HOSTS = ("127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n"
+                 "fe00::0\tip6-localnet\nff00::0\tip6-mcastprefix\nff02::1\tip6-allnodes\n"
+                 "ff02::2\tip6-allrouters\n")
+
+
 def write_etc_files(cdir: Path, spec: ContainerSpec, address: str | None,
                     nameservers: list[str]) -> None:
     """hostname, hosts and resolv.conf, bind-mounted into the container at start."""
@@ -56,11 +62,12 @@ def write_etc_files(cdir: Path, spec: ContainerSpec, address: str | None,
     else:
         hostname = spec.hostname
         names = hostname + (f".{spec.domainname} {hostname}" if spec.domainname else "")
-        hosts = ("127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n"
-                 f"{address or '127.0.1.1'}\t{names}\n")
+        hosts = DEFAULT_HOSTS + "".join(f"{ip}\t{host}\n" for host, ip in spec.network.extra_hosts)
+        if address:  # as docker: without an address (network none), no line of its own
+            hosts += f"{address}\t{names}\n"
         resolv = resolv_conf(spec, nameservers)
-    for host, ip in spec.network.extra_hosts:
-        hosts += f"{ip}\t{host}\n"
+    if spec.network.mode == "host":
+        hosts += "".join(f"{ip}\t{host}\n" for host, ip in spec.network.extra_hosts)
     for name, text in (("hostname", hostname + "\n"), ("hosts", hosts), ("resolv.conf", resolv)):
         atomic_write(cdir / name, text, 0o644)  # bound into the container: its users read them
 

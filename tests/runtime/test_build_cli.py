@@ -12,7 +12,7 @@ import threading
 
 import pytest
 
-from tests.helpers import free_port, run_berth, wait_for
+from tests.helpers import free_port, remove_all, run_berth, wait_for
 
 pytestmark = pytest.mark.privileged
 
@@ -23,9 +23,7 @@ def env(tmp_path, busybox_dir):
     run_berth("image", "import", str(busybox_dir), "busybox", "-c", 'CMD ["sh"]', env=env,
               check=True)
     yield env
-    ids = run_berth("container", "ls", "-aq", env=env).stdout.split()
-    if ids:
-        run_berth("container", "rm", "-f", *ids, env=env)
+    remove_all(env)
 
 
 def context(tmp_path, dockerfile: str, **files: str):

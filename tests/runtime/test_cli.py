@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from tests.helpers import run_berth
+from tests.helpers import remove_all, run_berth
 
 pytestmark = pytest.mark.privileged
 
@@ -18,9 +18,7 @@ def env(tmp_path, busybox_dir):
     run_berth("image", "import", str(busybox_dir), "busybox", "-c", 'CMD ["sh"]', env=env,
               check=True)
     yield env
-    ids = run_berth("container", "ls", "-aq", env=env).stdout.split()
-    if ids:
-        run_berth("container", "rm", "-f", *ids, env=env)
+    remove_all(env)
 
 
 def test_image_commands(env, tmp_path):

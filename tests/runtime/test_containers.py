@@ -69,7 +69,7 @@ def test_user_and_groups(engine, busybox):
     code, out, _ = run(engine, busybox, ["sh", "-c", "id; echo $HOME; grep CapEff /proc/self/status"],
                        user="app")
     assert code == 0
-    assert out.splitlines()[0] == "uid=1000(app) gid=1000(app) groups=50(staff)"
+    assert out.splitlines()[0] == "uid=1000(app) gid=1000(app) groups=50(staff),1000(app)"  # as docker
     assert out.splitlines()[1] == "/home/app"
     assert out.splitlines()[2].endswith("0000000000000000")  # non-root: no effective caps
     with pytest.raises(ContainerError, match="unable to find user ghost") as err:

@@ -43,7 +43,7 @@ def start(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)  # pivot and the working directory change it
     # the container's /etc/passwd is read after pivot_root: here, that would be the host's
     monkeypatch.setattr(users, "resolve_in",
-                        lambda root, user, groups, member_groups: users.User(0, 0, (), "/root"))
+                        lambda root, user, groups, groups_as: users.User(0, 0, (), "/root"))
     layout = Layout(str(tmp_path / "c"), str(tmp_path / "layers"), ["layer"])
     for path in (layout.rootfs, layout.layers_root):
         os.makedirs(path)

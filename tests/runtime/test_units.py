@@ -33,17 +33,21 @@ def test_mknod_dropped_without_a_device_filter():
     assert "MKNOD" in capabilities.container_caps([], [], False, device_filter=True)
 
 
-@pytest.mark.parametrize("spec, uid, gid, groups, home", [
-    ("", 0, 0, (), "/root"),
-    ("app", 1000, 1000, (50,), "/home/app"),
-    ("1000", 1000, 1000, (50,), "/home/app"),
-    ("app:wheel", 1000, 10, (50,), "/home/app"),
-    ("4242", 4242, 0, (), "/"),
-    ("4242:4343", 4242, 4343, (), "/"),
+@pytest.mark.parametrize("spec, uid, gid, groups, build_groups, home", [
+    ("", 0, 0, (0,), (), "/root"),
+    ("app", 1000, 1000, (50, 1000), (50,), "/home/app"),
+    ("1000", 1000, 1000, (50, 1000), (50,), "/home/app"),
+    ("app:wheel", 1000, 10, (10, 50), (50,), "/home/app"),
+    ("1000:50", 1000, 50, (50,), (), "/home/app"),
+    ("4242", 4242, 0, (0,), (), "/"),
+    ("4242:4343", 4242, 4343, (4343,), (), "/"),
 ])
-def test_users(spec, uid, gid, groups, home):
+def test_users(spec, uid, gid, groups, build_groups, home):
+    """Supplementary groups as `docker run` gives them (the member groups and the user's
+    own), and as BuildKit's RUN does (member groups; none for a numeric uid:gid)."""
     user = users.resolve(spec, PASSWD, GROUP)
     assert (user.uid, user.gid, user.groups, user.home) == (uid, gid, groups, home)
+    assert users.resolve(spec, PASSWD, GROUP, groups_as="buildkit").groups == build_groups
 
 
 def test_unknown_user_or_group():
@@ -51,7 +55,7 @@ def test_unknown_user_or_group():
         users.resolve("ghost", PASSWD, GROUP)
     with pytest.raises(users.UserError, match="unable to find group nope"):
         users.resolve("app:nope", PASSWD, GROUP)
-    assert users.resolve("app", PASSWD, GROUP, ["wheel", "99"]).groups == (50, 10, 99)
+    assert users.resolve("app", PASSWD, GROUP, ["wheel", "99"]).groups == (10, 50, 99, 1000)
 
 
 def test_cgroup_v1_writer(tmp_path):

@@ -13,212 +13,104 @@ from ..app import app
 from ..formatting import human_ago, print_table, process_rows
 from ..inspect import parse_since
 from ..oneoff import resolve_env
-from . import engine, networks, single
+from . import engine, networks, registry, single
 
 container_app = typer.Typer(no_args_is_help=True, help="Manage containers.")
 app.add_typer(container_app, name="container")
 
 _PASSTHROUGH = {"allow_interspersed_args": False}
+DEFAULT_NETWORK = "bridge"  # docker's: where a container goes without --network
 
 
-def parse_volume(text: str, api) -> "object":
-    """-v SRC:DST[:OPTS] (a host path or a named volume), or DST alone (anonymous)."""
-    from runtime.api import Mount
+def _create(argv: list[str], command: str, quiet_pull: bool = False):
+    """A container from `docker run|create`'s flags: (its id, the parsed flags)."""
+    from .runconfig import run_options
+    from .runflags import parse
 
-    parts = text.split(":")
-    if len(parts) == 1:
-        volume = api.volumes.create(labels={"berth.anonymous": "true"})
-        return Mount(type="bind", source=str(volume.path), target=parts[0], volume=volume.name)
-    if len(parts) > 3:
-        raise typer.BadParameter(f"invalid volume {text!r}", param_hint="-v")
-    source, target = parts[0], parts[1]
-    options = parts[2].split(",") if len(parts) == 3 else []
-    read_only = "ro" in options
-    propagation = next((o for o in options if o in ("private", "rprivate", "shared", "rshared",
-                                                    "slave", "rslave")), None)
-    if source.startswith(("/", ".", "~")):
-        path = os.path.abspath(os.path.expanduser(source))
-        return Mount(type="bind", source=path, target=target, read_only=read_only,
-                     propagation=propagation, create_source=True)
-    volume = api.volumes.create(source, exist_ok=True)
-    return Mount(type="bind", source=str(volume.path), target=target, read_only=read_only,
-                 volume=volume.name)
-
-
-def parse_publish(text: str) -> list:
-    """-p in docker's syntax ([IP:][HOST:]CONTAINER[/PROTO], ranges) -> PortMappings."""
-    from ...adapter.runspec import port_mapping
-    from ...canonical import parse_port
-    from ...errors import ComposeError
-    from ...typed import port
-
-    try:
-        entries = parse_port(text, ())
-    except ComposeError as err:
-        raise typer.BadParameter(err.message, param_hint="-p") from None
-    return [port_mapping(port(e)) for e in entries]
-
-
-def parse_tmpfs(text: str) -> "object":
-    from common.units import parse_bytes
-    from runtime.api import Mount
-
-    target, _, options = text.partition(":")
-    size = mode = None
-    for option in filter(None, options.split(",")):
-        key, _, value = option.partition("=")
-        if key == "size":
-            size = parse_bytes(value)
-        elif key == "mode":
-            mode = int(value, 8)
-    return Mount(type="tmpfs", target=target, tmpfs_size=size, tmpfs_mode=mode)
-
-
-def parse_ulimit(text: str) -> tuple[str, list[int]]:
-    name, _, value = text.partition("=")
-    soft, _, hard = value.partition(":")
-    try:
-        return name, [int(soft), int(hard or soft)]
-    except ValueError:
-        raise typer.BadParameter(f"invalid ulimit {text!r}: expected NAME=SOFT[:HARD]",
-                                 param_hint="--ulimit") from None
-
-
-def run_options(api, *, name, env, volume, tmpfs, workdir, user, hostname, memory, cpus,
-                pids_limit, restart, init, entrypoint, command, interactive, tty, rm, label,
-                cap_add, cap_drop, privileged, read_only, ulimit, network, publish,
-                stop_signal, stop_timeout, network_alias=None, ip=None, dns=None, add_host=None,
-                security_opt=None, log_opt=None):
-    from common.units import parse_bytes
-    from runtime.api import Endpoint, NetworkConfig, Resources, RunOptions, security_options
-
-    mode = network or "none"
-    bridged = not (mode in ("none", "host") or mode.startswith("container:"))
-    net = NetworkConfig(mode="bridge" if bridged else mode,
-                        endpoints=[Endpoint(network=mode, aliases=list(network_alias or []),
-                                            static_ip=ip)] if bridged else [],
-                        ports=[p for item in publish or [] for p in parse_publish(item)],
-                        dns=list(dns or []),
-                        extra_hosts=[list(h.replace("=", ":", 1).split(":", 1)) for h in add_host or []])
-    return RunOptions(
-        name=name or "", command=list(command) if command else None,
-        entrypoint=None if entrypoint is None else ([entrypoint] if entrypoint else []),
-        env=resolve_env(env or []), working_dir=workdir, user=user, hostname=hostname,
-        labels=dict(item.partition("=")[::2] for item in label or []),
-        mounts=[parse_volume(v, api) for v in volume or []] + [parse_tmpfs(t) for t in tmpfs or []],
-        read_only=read_only, privileged=privileged, cap_add=list(cap_add or []),
-        cap_drop=list(cap_drop or []), ulimits=dict(parse_ulimit(u) for u in ulimit or []),
-        resources=Resources(memory=parse_bytes(memory) if memory else None, cpus=cpus,
-                            pids=pids_limit),
-        restart=restart, init=init, tty=tty, open_stdin=interactive, auto_remove=rm,
-        network=net, stop_signal=stop_signal, stop_timeout=stop_timeout,
-        **security_options(security_opt or []), **_log_options(log_opt or []))
-
-
-def _log_options(opts: list[str]) -> dict[str, int]:
-    """--log-opt max-size=10m --log-opt max-file=3, as docker's json-file takes them."""
-    from common.units import parse_bytes
-
-    out = {}
-    for opt in opts:
-        key, _, value = opt.partition("=")
-        try:
-            if key == "max-size":
-                out["log_max_size"] = parse_bytes(value)
-            elif key == "max-file" and int(value) >= 1:
-                out["log_max_files"] = int(value)
-            else:
-                raise ValueError
-        except ValueError:
-            raise typer.BadParameter(f"{opt!r}: expected max-size=SIZE or max-file=N",
-                                     param_hint="--log-opt") from None
-    return out
-
-
-def _create(image: str, opts, api):
-    return api.create(api.images.get(image), opts)
-
-
-
-@container_app.command("run", context_settings=_PASSTHROUGH)
-def run(image: str = typer.Argument(...),
-        command: Optional[List[str]] = typer.Argument(None, metavar="[COMMAND [ARG...]]"),
-        detach: bool = typer.Option(False, "-d", "--detach"),
-        rm: bool = typer.Option(False, "--rm", help="Remove the container when it exits."),
-        name: Optional[str] = typer.Option(None, "--name"),
-        env: Optional[List[str]] = typer.Option(None, "-e", "--env"),
-        volume: Optional[List[str]] = typer.Option(None, "-v", "--volume"),
-        tmpfs: Optional[List[str]] = typer.Option(None, "--tmpfs"),
-        workdir: Optional[str] = typer.Option(None, "-w", "--workdir"),
-        user: Optional[str] = typer.Option(None, "-u", "--user"),
-        hostname: Optional[str] = typer.Option(None, "-h", "--hostname"),
-        memory: Optional[str] = typer.Option(None, "-m", "--memory"),
-        cpus: Optional[float] = typer.Option(None, "--cpus"),
-        pids_limit: Optional[int] = typer.Option(None, "--pids-limit"),
-        restart: str = typer.Option("no", "--restart"),
-        init: bool = typer.Option(False, "--init"),
-        entrypoint: Optional[str] = typer.Option(None, "--entrypoint"),
-        interactive: bool = typer.Option(False, "-i", "--interactive"),
-        tty: bool = typer.Option(False, "-t", "--tty"),
-        label: Optional[List[str]] = typer.Option(None, "-l", "--label"),
-        cap_add: Optional[List[str]] = typer.Option(None, "--cap-add"),
-        cap_drop: Optional[List[str]] = typer.Option(None, "--cap-drop"),
-        privileged: bool = typer.Option(False, "--privileged"),
-        read_only: bool = typer.Option(False, "--read-only"),
-        ulimit: Optional[List[str]] = typer.Option(None, "--ulimit"),
-        network: Optional[str] = typer.Option(None, "--network"),
-        publish: Optional[List[str]] = typer.Option(None, "-p", "--publish"),
-        stop_signal: Optional[str] = typer.Option(None, "--stop-signal"),
-        stop_timeout: Optional[float] = typer.Option(None, "--stop-timeout"),
-        network_alias: Optional[List[str]] = typer.Option(None, "--network-alias"),
-        ip: Optional[str] = typer.Option(None, "--ip"),
-        dns: Optional[List[str]] = typer.Option(None, "--dns"),
-        add_host: Optional[List[str]] = typer.Option(None, "--add-host"),
-        security_opt: Optional[List[str]] = typer.Option(None, "--security-opt"),
-        log_opt: Optional[List[str]] = typer.Option(None, "--log-opt")) -> None:
-    """Create and start a container; without -d, stay attached until it exits."""
+    args = parse(command, argv)
     api = engine()
-    opts = run_options(api, **{k: v for k, v in locals().items() if k not in ("image", "detach", "api")})
-    container = _create(image, opts, api)
-    if detach:
+    image = _image(api, args)
+    opts = run_options(api, args, image, dict(os.environ))
+    if any(e.network == DEFAULT_NETWORK for e in opts.network.endpoints):
+        networks().create(DEFAULT_NETWORK, labels={"berth.default": "true"}, exist_ok=True)
+    if args.cidfile and os.path.exists(args.cidfile):
+        from .runflags import FlagError
+
+        raise FlagError(f"--cidfile {args.cidfile}: the file exists (a container may be running "
+                        "with it)")
+    container = api.create(image, opts)
+    for warning in container.warnings:
+        print(f"WARNING: {warning}", file=sys.stderr)
+    if args.cidfile:
+        with open(args.cidfile, "w") as handle:
+            handle.write(container.id)
+    return api, container, args
+
+
+def _image(api, args):
+    """The image, pulled as --pull asks (missing: only when absent), for --platform."""
+    from runtime.api import ImageNotFound
+
+    from .runflags import FlagError
+
+    policy = args.pull or "missing"
+    if policy not in ("always", "missing", "never"):
+        raise FlagError(f"--pull {policy}: always, missing or never")
+    image = None
+    if policy != "always":
+        try:
+            image = api.images.get(args.image)
+        except ImageNotFound:
+            if policy == "never":
+                raise FlagError(f"no such image: {args.image} (and --pull never)") from None
+    if image is None:
+        if not args.quiet:
+            print(f"Unable to find image '{args.image}' locally" if policy == "missing"
+                  else f"Pulling {args.image}", file=sys.stderr)
+        image = registry().pull(args.image, args.platform)
+    if args.platform:
+        from runtime.api import parse_platform
+
+        wanted = parse_platform(args.platform)
+        have = (image.config.get("os", "linux"), image.config.get("architecture", ""))
+        if have != (wanted.os, wanted.arch):
+            raise FlagError(f"--platform {args.platform}: image {args.image} is for "
+                            f"{have[0]}/{have[1]}")
+    return image
+
+
+_RAW = {"ignore_unknown_options": True, "allow_extra_args": True, "allow_interspersed_args": False,
+        "help_option_names": []}
+
+
+@container_app.command("run", context_settings=_RAW, add_help_option=False)
+def run(ctx: typer.Context) -> None:
+    """Create and start a container; without -d, stay attached until it exits (every
+    `docker run` flag: berth container run --help)."""
+    api, container, args = _create(list(ctx.args), "run")
+    if args.detach:
         api.start(container.id)
         typer.echo(container.id)
         return
     try:
         api.start(container.id, wait_attach=True)
     except Exception:
-        if rm:
+        if args.rm:
             api.remove(container.id, force=True)
         raise
     from ..terminal import attach
 
-    code = attach(single().attach(container.id, interactive), stdin=interactive, tty=tty)
+    code = attach(single().attach(container.id, args.interactive), stdin=args.interactive,
+                  tty=args.tty)
     api.wait_finished(container.id)  # with --rm, the monitor removes the container
     raise typer.Exit(code)
 
 
-@container_app.command("create", context_settings=_PASSTHROUGH)
-def create(image: str = typer.Argument(...),
-           command: Optional[List[str]] = typer.Argument(None, metavar="[COMMAND [ARG...]]"),
-           name: Optional[str] = typer.Option(None, "--name"),
-           env: Optional[List[str]] = typer.Option(None, "-e", "--env"),
-           volume: Optional[List[str]] = typer.Option(None, "-v", "--volume"),
-           workdir: Optional[str] = typer.Option(None, "-w", "--workdir"),
-           user: Optional[str] = typer.Option(None, "-u", "--user"),
-           restart: str = typer.Option("no", "--restart"),
-           init: bool = typer.Option(False, "--init"),
-           entrypoint: Optional[str] = typer.Option(None, "--entrypoint"),
-           network: Optional[str] = typer.Option(None, "--network"),
-           publish: Optional[List[str]] = typer.Option(None, "-p", "--publish")) -> None:
-    """Create a container without starting it."""
-    api = engine()
-    opts = run_options(api, name=name, env=env, volume=volume, tmpfs=None, workdir=workdir,
-                       user=user, hostname=None, memory=None, cpus=None, pids_limit=None,
-                       restart=restart, init=init, entrypoint=entrypoint, command=command,
-                       interactive=False, tty=False, rm=False, label=None, cap_add=None,
-                       cap_drop=None, privileged=False, read_only=False, ulimit=None,
-                       network=network, publish=publish, stop_signal=None, stop_timeout=None)
-    typer.echo(_create(image, opts, api).id)
+@container_app.command("create", context_settings=_RAW, add_help_option=False)
+def create(ctx: typer.Context) -> None:
+    """Create a container without starting it (every `docker create` flag: berth
+    container create --help)."""
+    typer.echo(_create(list(ctx.args), "create")[1].id)
 
 
 @container_app.command("start")

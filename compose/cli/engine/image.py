@@ -205,7 +205,7 @@ def image_build(
     from runtime.api import Builder, BuildOptions
 
     from ..buildflags import parse_add_host, parse_build_context, parse_secret, parse_ssh
-    from .container import parse_ulimit
+    from .runconfig import parse_ulimit
 
     if progress not in ("auto", "plain", "tty", "quiet", "rawjson"):
         raise typer.BadParameter(f"{progress!r}: use auto, plain, tty or quiet",
