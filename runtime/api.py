@@ -15,7 +15,10 @@ _EXPORTS = {
     "RunOptions": "runtime.create", "SpecError": "runtime.create",
     "Mount": "runtime.spec", "Endpoint": "runtime.spec", "NetworkConfig": "runtime.spec",
     "Healthcheck": "runtime.spec", "image_healthcheck": "runtime.create",
-    "ImageNotFound": "runtime.images.store", "parse_platform": "runtime.images.platforms",
+    "ImageNotFound": "runtime.images.store", "mac_for": "runtime.network.ioctl",
+    "read_events": "runtime.eventlog", "cgroup_version": "runtime.cgroups",
+    "DEFAULT_PIDS_LIMIT": "runtime.create", "commit_container": "runtime.snapshot",
+    "export_container": "runtime.snapshot", "container_changes": "runtime.snapshot", "parse_platform": "runtime.images.platforms",
     "PortMapping": "runtime.spec", "Resources": "runtime.spec",
     "security_options": "runtime.securityopts", "SecurityOptError": "runtime.securityopts",
     "Networks": "runtime.network.api", "NetworkError": "runtime.network.api",
@@ -28,7 +31,9 @@ _EXPORTS = {
     "remove_credentials": "runtime.images.registry",
 }
 _RENAMED = {"load_archive": "load", "save_archive": "save", "build_cache_usage": "usage",
-            "prune_build_cache": "prune", "parse_platform": "parse"}
+            "prune_build_cache": "prune", "parse_platform": "parse",
+            "commit_container": "commit", "export_container": "export",
+            "container_changes": "changes", "read_events": "read"}
 
 
 def __getattr__(name: str) -> Any:

@@ -30,7 +30,7 @@ from typing import Iterator
 
 from common.units import human_duration
 
-from . import cgroups, client, logs, nsexec, ptys, seccomp
+from . import cgroups, client, eventlog, logs, nsexec, ptys, seccomp
 from .capabilities import container_caps
 from .create import RunOptions, SpecError, anonymous_volume_targets, build_spec, merge_env
 from .errors import BerthError
@@ -209,7 +209,49 @@ class Containers:
             shutil.rmtree(cdir, ignore_errors=True)
             os.unlink(self.paths.names / name)
             raise
+        eventlog.record(self.paths.root, "container", "create", cid,
+                        {"image": spec.image, "name": name, **spec.labels})
         return dataclasses.replace(self._load(cid), warnings=cgroups.unsupported(spec.resources))
+
+    def rename(self, ref: str, new_name: str) -> None:
+        """docker rename: the new name is reserved before the old one is let go."""
+        container = self.get(ref)
+        if not _valid_name(new_name):
+            raise ContainerError(f"invalid container name {new_name!r}: use "
+                                 "[a-zA-Z0-9][a-zA-Z0-9_.-]*")
+        if new_name == container.name:
+            raise ContainerError(f"renaming a container with the same name ({new_name})")
+        self._reserve_name(new_name, container.id)
+        with locked(container.dir / "start.lock"):
+            config = read_json(container.dir / "config.json")
+            config["name"] = new_name
+            write_json(container.dir / "config.json", config)
+        os.unlink(self.paths.names / container.name)
+        eventlog.record(self.paths.root, "container", "rename", container.id,
+                        {"name": new_name, "oldName": container.name})
+        if container.running:
+            from .network.api import Networks
+
+            Networks(self.paths).rename(container.id, new_name)
+
+    def update(self, ref: str, resources: dict, restart: str | None = None) -> Container:
+        """docker update: new limits (Resources fields) for the container, applied to its
+        cgroup at once when it runs; a new restart policy from its next exit on."""
+        container = self.get(ref)
+        with locked(container.dir / "start.lock"):
+            config = read_json(container.dir / "config.json")
+            config["resources"] = {**config.get("resources", {}), **resources}
+            if restart is not None:
+                config["restart"] = restart
+            write_json(container.dir / "config.json", config)
+            container = self._load(container.id)
+            if container.running:
+                cgroup = cgroups.for_container(container.id)
+                cgroup.create(container.spec.resources,
+                              cgroups.device_rules(container.spec.devices,
+                                                   container.spec.privileged)
+                              + list(container.spec.device_cgroup_rules))
+        return container
 
     # --- start -------------------------------------------------------------------------
 
@@ -320,6 +362,8 @@ class Containers:
             client.request(self.paths.monitor_socket(container.id), {"op": Op.KILL, "signal": sig})
         except client.MonitorGone:
             raise ContainerError(f"container {container.name} is not running") from None
+        eventlog.record(self.paths.root, "container", "kill", container.id,
+                        {"image": container.spec.image, "name": container.name, "signal": sig})
 
     def pause(self, ref: str, pause: bool = True) -> None:
         container = self.get(ref)

@@ -79,10 +79,18 @@ def image_healthcheck(config: dict) -> Healthcheck | None:
 
 
 def merge_env(base: list[str], overrides: list[str]) -> list[str]:
+    """The container's environment as docker orders it: its own variables first, then
+    the image's it does not set (KEY alone keeps the image's value)."""
+    image: dict[str, str] = {}
+    for item in base:
+        key, _, value = item.partition("=")
+        image[key] = value
     env: dict[str, str] = {}
-    for item in list(base) + list(overrides):
+    for item in overrides:
         key, sep, value = item.partition("=")
-        env[key] = value if sep else env.get(key, "")
+        env[key] = value if sep else image.get(key, env.get(key, ""))
+    for key, value in image.items():
+        env.setdefault(key, value)
     return [f"{k}={v}" for k, v in env.items()]
 
 
@@ -109,7 +117,7 @@ def build_spec(image: Image, opts: RunOptions, name: str, cid: str) -> Container
         labels={**(cfg.get("Labels") or {}), **opts.labels},
         stop_signal=opts.stop_signal or cfg.get("StopSignal") or "SIGTERM",
         stop_timeout=10.0 if opts.stop_timeout is None else opts.stop_timeout,
-        healthcheck=healthcheck)
+        healthcheck=healthcheck, entrypoint=list(entrypoint), cmd=list(command))
     for key in ("mounts", "read_only", "privileged", "cap_add", "cap_drop", "group_add", "groups_as", "cgroupns",
                 "device_cgroup_rules",
                 "ulimits",

@@ -116,6 +116,8 @@ class ContainerSpec:
     cap_add: list[str] = field(default_factory=list)
     cap_drop: list[str] = field(default_factory=list)
     group_add: list[str] = field(default_factory=list)
+    entrypoint: list[str] | None = None  # what made `args` (for commit): the entrypoint
+    cmd: list[str] | None = None  # and the command, as the container's config has them
     cgroupns: str = "host"  # or "private": a cgroup namespace of its own
     device_cgroup_rules: list[str] = field(default_factory=list)  # "c 1:3 rwm", allowed too
     groups_as: str = "docker"  # supplementary groups as `docker run` or BuildKit's RUN

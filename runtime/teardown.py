@@ -8,7 +8,7 @@ from __future__ import annotations
 import os
 import shutil
 
-from . import cgroups, netns
+from . import cgroups, eventlog, netns
 from .network.api import release_container
 from .paths import Paths
 from .spec import ContainerSpec
@@ -46,6 +46,8 @@ def remove_files(paths: Paths, cid: str, spec: ContainerSpec, volumes: bool = Tr
     cgroups.for_container(cid).destroy()
     netns.remove(str(paths.netns / cid))
     shutil.rmtree(cdir, ignore_errors=True)
+    eventlog.record(paths.root, "container", "destroy", cid,
+                    {"image": spec.image, "name": spec.name, **spec.labels})
     if volumes:
         store = Volumes(paths)
         for mount in spec.mounts:

@@ -13,6 +13,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from . import eventlog
 from .errors import BerthError
 from .fsutil import locked, make_dir, read_json, write_json
 from .paths import Paths
@@ -81,6 +82,7 @@ class Volumes:
             write_json(self.root / name / "meta.json", {"labels": labels or {},
                                                         "created": time.time(),
                                                         "anonymous": anonymous})
+        eventlog.record(self.paths.root, "volume", "create", name, {"driver": "local"})
         return self.get(name)
 
     def list(self) -> list[Volume]:
@@ -99,3 +101,4 @@ class Volumes:
             self.get(name)
             os.unlink(self.root / name / "meta.json")  # gone for readers first, then the data
             shutil.rmtree(self.root / name, ignore_errors=True)
+        eventlog.record(self.paths.root, "volume", "destroy", name, {"driver": "local"})

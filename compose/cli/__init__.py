@@ -19,7 +19,7 @@ MODULES = {
     "events": ("inspect",), "stats": ("inspect",), "version": ("inspect",),
     "exec": ("oneoff",), "run": ("oneoff",), "attach": ("oneoff",), "cp": ("oneoff",),
     "build": ("build",), "config": ("config",), "pull": ("registry",), "push": ("registry",),
-    "watch": ("watch",), "container": ("engine.container",), "image": ("engine.image",),
+    "watch": ("watch",), "container": ("engine.container", "engine.containerops"), "image": ("engine.image",),
     "network": ("engine.network",), "volume": ("engine.volume",),
     "login": ("engine.image",), "logout": ("engine.image",), "kube": ("kube",),
     "system": ("engine.system",), "builder": ("engine.system",)}

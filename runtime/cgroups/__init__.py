@@ -35,6 +35,10 @@ def cgroup_name(cid: str) -> str:
     return f"berth-{cid}"
 
 
+def cgroup_version(root: str = CGROUP_ROOT) -> int:
+    return 2 if is_v2(root) else 1
+
+
 def is_v2(root: str = CGROUP_ROOT) -> bool:
     return os.path.exists(os.path.join(root, "cgroup.controllers"))
 

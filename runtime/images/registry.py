@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterable
 
+from .. import eventlog
 from ..errors import BerthError
 from ..fsutil import locked, read_json, write_json
 from . import imageconfig
@@ -332,7 +333,9 @@ class Registry:
                 future.result()
         manifest = dict(manifest, mediaType="application/vnd.oci.image.manifest.v1+json")
         names = [str(Reference(ref.domain, ref.path, ref.tag, None))] if ref.tag else []
-        return self.store.add_manifest(manifest, names)
+        image = self.store.add_manifest(manifest, names)
+        eventlog.record(self.store.paths.root, "image", "pull", image.id, {"name": name})
+        return image
 
     # --- push ------------------------------------------------------------------------------
 

@@ -31,8 +31,10 @@ def with_root(layer_dirs: list[str], fn: Callable[[str], Any],
         sys.mount(None, "/", None, MS_REC | MS_PRIVATE)
         target = tempfile.mkdtemp(prefix="berth-view-")
         try:
-            lowers = ":".join(os.path.basename(d) for d in reversed(layer_dirs))
-            os.chdir(os.path.dirname(layer_dirs[0]))
+            base = os.path.dirname(layer_dirs[0])  # short names keep the options short
+            lowers = ":".join(os.path.basename(d) if os.path.dirname(d) == base else d
+                              for d in reversed(layer_dirs))
+            os.chdir(base)
             sys.mount("overlay", target, "overlay", MS_RDONLY, f"lowerdir={lowers}")
             try:
                 return fn(target)

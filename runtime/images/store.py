@@ -22,6 +22,7 @@ from typing import BinaryIO, Iterable
 
 from common import reference
 
+from .. import eventlog
 from ..errors import BerthError
 from ..fsutil import locked, read_json, write_json
 from ..paths import Paths
@@ -223,6 +224,8 @@ class ImageStore:
             for ref in refs:
                 known[str(reference.parse(ref))] = image_id
             self._save(images, known)
+        for ref in refs:
+            eventlog.record(self.paths.root, "image", "tag", image_id, {"name": ref})
         return self.get(image_id)
 
     def _load(self, image_id: str, entry: dict, refs: dict) -> Image:
@@ -272,6 +275,7 @@ class ImageStore:
             images, refs = self._index()
             refs[new] = image.id
             self._save(images, refs)
+        eventlog.record(self.paths.root, "image", "tag", image.id, {"name": target})
         return self.get(image.id)
 
     def remove(self, name: str, in_use: Iterable[str] = (), force: bool = False) -> list[str]:
@@ -298,6 +302,10 @@ class ImageStore:
             del images[image_id]
             self._save(images, refs)
             done.append(f"Deleted: {image_id}")
+        for line in done:
+            action, _, what = line.partition(": ")
+            eventlog.record(self.paths.root, "image", action.lower().replace("untagged", "untag")
+                            .replace("deleted", "delete"), image_id, {"name": what})
         return done
 
     def prune(self, all_unused: bool, in_use: Iterable[str]) -> tuple[list[str], int]:

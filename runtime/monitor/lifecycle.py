@@ -18,10 +18,11 @@ import time
 from functools import partial
 from typing import Any
 
-from .. import cgroups, ptys
+from .. import cgroups, eventlog, ptys
 from .. import state as statefile
 from ..init import exit_code
 from ..network import setup as network_setup
+from ..fsutil import read_json
 from ..paths import Paths
 from ..protocol import ERROR, EXIT, RESIZE, STDIN, STDIN_CLOSE, STDOUT, Message, event, exited, \
     failed, line, ok, signal_number
@@ -79,6 +80,12 @@ class Monitor:
 
     def event(self, name: str, **extra: Any) -> None:
         self.server.broadcast(Mode.EVENTS, event(name, **extra))
+        attributes = {"image": self.spec.image, "name": self.spec.name, **self.spec.labels}
+        if "exit_code" in extra:
+            attributes["exitCode"] = extra["exit_code"]
+        if name == "health_status":
+            name = f"health_status: {extra.get('status')}"
+        eventlog.record(self.config.paths.root, "container", name, self.config.cid, attributes)
 
     def running(self) -> int:
         """PID 1 while the container runs, else 0."""
@@ -257,7 +264,9 @@ class Monitor:
             self.restarting(code, oom_killed=oom)
             self.relaunch()
             return
-        delay = restart_delay(self.spec.restart, code, state.restart_count, ran_for,
+        policy = (read_json(self.config.dir / "config.json") or {}).get(
+            "restart", self.spec.restart)  # `container update --restart` changes it
+        delay = restart_delay(policy, code, state.restart_count, ran_for,
                               self.stop_requested or state.stopped_by_user)
         if delay is not None:
             self.restarting(code, oom_killed=oom, restart_count=state.restart_count + 1)

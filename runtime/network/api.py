@@ -16,7 +16,7 @@ import secrets
 import socket
 from pathlib import Path
 
-from .. import netns
+from .. import eventlog, netns
 from ..errors import BerthError
 from ..fsutil import locked
 from ..paths import Paths
@@ -125,6 +125,8 @@ class Networks:
                 raise
             self._sync_firewall()
         dns.start(self.paths)  # its containers wait for it (dns.sync) when they attach
+        eventlog.record(self.paths.root, "network", "create", net.id,
+                        {"name": net.name, "type": "bridge"})
         return net
 
     def remove(self, name: str) -> None:
@@ -140,6 +142,8 @@ class Networks:
             links.delete_bridge(net.bridge)
             self._sync_firewall()
         dns.refresh(self.paths)  # the server goes away with the last network
+        eventlog.record(self.paths.root, "network", "destroy", net.id,
+                        {"name": net.name, "type": "bridge"})
 
     def users(self, name: str) -> list[str]:
         """Names of running containers attached to the network."""
@@ -267,6 +271,16 @@ class Networks:
             links.detach(att)
             current.attachments.remove(att)
             self.records.save_endpoints(current)
+
+    def rename(self, cid: str, name: str) -> None:
+        """A running container renamed: its DNS records answer to the new name."""
+        with self._lock():
+            current = self.records.endpoints(cid)
+            if current is None:
+                return
+            current.name = name
+            self.records.save_endpoints(current)
+        dns.sync(self.paths)
 
     def prune(self, labels: dict[str, str] | None = None) -> list[str]:
         removed = []

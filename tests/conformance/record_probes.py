@@ -3,6 +3,7 @@ tests.conformance.record_probes [GROUP/NAME...]` where `dockerd` runs (Debian's
 docker.io). Probes marked `by_hand` are left as they are."""
 from __future__ import annotations
 
+import json
 import os
 import sys
 import tempfile
@@ -28,6 +29,11 @@ def main(selected: list[str]) -> None:
             print(f"{probe.id}: exit {result['exit']}")
         for group, values in groups.items():
             write_expected(group, values)
+        if not selected or "inspect" in selected:
+            from .inspect_cases import CASES, EXPECTED_PATH, inspect_case
+
+            recorded = {name: inspect_case([DOCKER], name) for name in CASES}
+            EXPECTED_PATH.write_text(json.dumps(recorded, indent=1, sort_keys=True) + "\n")
 
 
 if __name__ == "__main__":

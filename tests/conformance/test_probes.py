@@ -11,6 +11,9 @@ import pytest
 from tests.helpers import REPO, remove_all, run_berth
 
 from .cases import BASE_CHANGES, BASE_REF
+from .inspect_cases import CASES as INSPECT_CASES
+from .inspect_cases import expected as inspect_expected
+from .inspect_cases import inspect_case
 from .probes import expected, load_probes
 
 PROBES = load_probes()
@@ -46,3 +49,10 @@ def test_probe(probe, berth_root, tmp_path):
     if "stderr" in want and "stderr" in got and want["exit"] == 0:
         assert got["stderr"] == want["stderr"]
     assert (got["exit"], got["stdout"]) == (want["exit"], want["stdout"])
+
+
+@pytest.mark.privileged
+@pytest.mark.parametrize("name", sorted(INSPECT_CASES))
+def test_inspect_fields(name, berth_root):
+    env = {**os.environ, **berth_root, "PYTHONPATH": str(REPO)}
+    assert inspect_case([sys.executable, "-m", "compose"], name, env) == inspect_expected()[name]

@@ -64,7 +64,8 @@ def test_detached_lifecycle(env):
     top = run_berth("container", "top", "web", env=env, check=True).stdout
     assert "sleep 60" in top
     state = json.loads(run_berth("container", "inspect", "web", env=env, check=True).stdout)
-    assert state[0]["State"]["status"] == "running"
+    assert state[0]["State"]["Status"] == "running" and state[0]["State"]["Running"]
+    assert state[0]["Name"] == "/web" and state[0]["Config"]["Image"].endswith("busybox:latest")
     run_berth("container", "stop", "-t", "1", "web", env=env, check=True)
     assert run_berth("container", "wait", "web", env=env, check=True).stdout == "137\n"
     running = run_berth("container", "rm", "web", env=env)

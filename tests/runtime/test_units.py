@@ -150,7 +150,7 @@ def test_spec_combines_image_and_options_like_docker():
     img = image({"Entrypoint": ["/entry"], "Cmd": ["serve"], "Env": ["PATH=/bin", "A=1"],
                  "WorkingDir": "/app", "User": "app", "StopSignal": "SIGQUIT"})
     spec = build_spec(img, RunOptions(env=["A=2", "B=3"]), "n", "c" * 64)
-    assert spec.args == ["/entry", "serve"] and spec.env == ["PATH=/bin", "A=2", "B=3"]
+    assert spec.args == ["/entry", "serve"] and spec.env == ["A=2", "B=3", "PATH=/bin"]
     assert (spec.working_dir, spec.user, spec.stop_signal, spec.hostname) == (
         "/app", "app", "SIGQUIT", "c" * 12)
     assert build_spec(img, RunOptions(command=["x"]), "n", "c").args == ["/entry", "x"]

@@ -277,15 +277,13 @@ def unpause(containers: List[str] = typer.Argument(..., metavar="CONTAINER..."))
 
 @container_app.command("inspect")
 def inspect(containers: List[str] = typer.Argument(..., metavar="CONTAINER...")) -> None:
-    """Show containers' configuration and state as JSON."""
+    """Show containers' configuration and state as JSON, in docker's shape."""
+    from .dockerjson import container
+
     api = engine()
-    out = []
-    for ref in containers:
-        c = api.get(ref)
-        state = c.state.to_dict()
-        state["status"] = c.status.value
-        out.append({"Id": c.id, "Name": c.name, "Image": c.spec.image_id,
-                    "Config": c.spec.to_dict(), "State": state, "Path": str(c.dir)})
+    nets = networks()
+    out = [container(c, nets.endpoints(c.id), c.spec.image)
+           for c in (api.get(ref) for ref in containers)]
     typer.echo(json.dumps(out, indent=2))
 
 

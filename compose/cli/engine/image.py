@@ -162,8 +162,18 @@ def image_pull(refs: List[str] = typer.Argument(..., metavar="IMAGE..."),
 
 @image_app.command("push")
 def image_push(refs: List[str] = typer.Argument(..., metavar="IMAGE..."),
+               all_tags: bool = typer.Option(False, "-a", "--all-tags",
+                                             help="Every tag of each repository named."),
                quiet: bool = typer.Option(False, "-q", "--quiet")) -> None:
     """Push images to their registries."""
+    if all_tags:
+        from common.reference import parse
+
+        repositories = {parse(ref).familiar().rsplit(":", 1)[0] for ref in refs}
+        refs = sorted({tag for image in engine().images.list() for tag in image.refs
+                       if parse(tag).familiar().rsplit(":", 1)[0] in repositories})
+        if not refs:
+            raise ComposeError(f"no tags of {', '.join(sorted(repositories))} to push")
     push_images(refs, quiet)
 
 
