@@ -122,6 +122,7 @@ class Containers:
         self.paths = paths.ensure()
         self.images = ImageStore(paths)
         self.volumes = Volumes(paths)
+        self.stop_note = ""  # what the last stop said besides its exit code (killed at once)
 
     # --- lookup ------------------------------------------------------------------------
 
@@ -321,6 +322,7 @@ class Containers:
             reply = client.request(self.paths.monitor_socket(container.id),
                                    {"op": Op.STOP, "timeout": timeout}, timeout=grace + 30)
             self._wait_monitor(container.id)
+            self.stop_note = reply.get("note", "")
             return reply.get("exit_code")
         except client.MonitorGone:
             return self._load(container.id).state.exit_code

@@ -38,6 +38,20 @@ from .restart import restart_delay
 from .server import Connection, Mode, Server
 
 
+
+def handles(pid: int, signum: int, proc: str = "/proc") -> bool:
+    """Whether process `pid` catches `signum` (SigCgt in its status). The kernel drops
+    any other signal sent to a PID namespace's PID 1 (pid_namespaces(7)): waiting out a
+    grace period for it waits for nothing."""
+    try:
+        with open(f"{proc}/{pid}/status") as handle:
+            for line in handle:
+                if line.startswith("SigCgt:"):
+                    return bool(int(line.split()[1], 16) >> (signum - 1) & 1)
+    except (OSError, ValueError):
+        pass
+    return True  # unknown: wait as usual
+
 class Monitor:
     """One container's monitor: its state, its parts, and the handlers that tie them."""
 
@@ -69,6 +83,7 @@ class Monitor:
         self.restart_requested = False
         self.kill_at: int | None = None
         self.restart_timer: int | None = None
+        self.stop_note = ""  # said in the stop's answer (killed at once, see terminate)
         self.port_sockets: list[socket.socket] = []  # held: they reserve the published ports
         self.log = LogFile(config.dir / "container.log", self.spec.log_max_size,
                            self.spec.log_max_files)
@@ -293,7 +308,10 @@ class Monitor:
         """Tell waiters; attached clients stay through restarts and go on the final exit."""
         self.event("die", exit_code=code)
         for conn in self.server.in_mode(Mode.WAITING, Mode.STOPPING):
-            self.server.answer(conn, exited(code))
+            reply = exited(code)
+            if self.stop_note and conn.mode == Mode.STOPPING:
+                reply["note"] = self.stop_note
+            self.server.answer(conn, reply)
         if final:
             for conn in self.server.in_mode(Mode.ATTACH):
                 conn.frame(EXIT, str(code).encode())
@@ -325,6 +343,7 @@ class Monitor:
         self.set_state(stopped_by_user=True)
 
     def stop(self, timeout: float | None) -> None:
+        self.stop_note = ""
         self.stopped_by_user()
         if self.restart_timer is not None:
             self.loop.cancel(self.restart_timer)
@@ -338,9 +357,17 @@ class Monitor:
         self.terminate(timeout)
 
     def terminate(self, timeout: float | None) -> None:
-        """The stop signal now, SIGKILL once the grace period is over."""
+        """The stop signal now, SIGKILL once the grace period is over; SIGKILL at once
+        when the signal cannot reach PID 1 (see handles)."""
         self.thaw_if_paused()
-        self.signal(signal_number(self.spec.stop_signal))
+        signum = signal_number(self.spec.stop_signal)
+        if self.child and not self.spec.init and not self.spec.pid_mode and \
+                signum != signal.SIGKILL and not handles(self.child, signum):
+            self.stop_note = (f"killed at once: PID 1 has no handler for "
+                              f"{signal.Signals(signum).name}")
+            self.signal(signal.SIGKILL)
+            return
+        self.signal(signum)
         grace = self.spec.stop_timeout if timeout is None else timeout
         if self.kill_at is None:
             self.kill_at = self.loop.after(max(0.0, grace), lambda: self.signal(signal.SIGKILL))

@@ -116,3 +116,30 @@ def test_push_all_tags(env, tmp_path):
     finally:
         proc.terminate()
         proc.wait()
+
+
+def test_stop_does_not_wait_for_a_signal_pid_1_cannot_get(env):
+    """The kernel drops a signal sent to a PID namespace's PID 1 that has no handler for
+    it: berth kills it at once and says so, and waits the grace period otherwise."""
+    berth(env, "container", "run", "-d", "--name", "deaf", "--network", "none", "busybox",
+          "sleep", "60")
+    started = time.monotonic()
+    done = run_berth("container", "stop", "-t", "20", "deaf", env=env, check=True)
+    assert time.monotonic() - started < 5
+    assert "deaf: killed at once: PID 1 has no handler for SIGTERM" in done.stderr
+    berth(env, "container", "run", "-d", "--name", "polite", "--network", "none", "busybox",
+          "sh", "-c", "trap 'exit 7' TERM; while true; do sleep 0.1; done")
+    time.sleep(0.5)
+    done = run_berth("container", "stop", "-t", "20", "polite", env=env, check=True)
+    assert "killed at once" not in done.stderr
+    assert berth(env, "container", "wait", "polite") == "7\n"
+
+
+def test_handles_reads_the_caught_signals(tmp_path):
+    from runtime.monitor.lifecycle import handles
+
+    (tmp_path / "7").mkdir()
+    (tmp_path / "7" / "status").write_text("Name:\tx\nSigCgt:\t0000000000004002\n")
+    assert handles(7, 15, str(tmp_path)) and handles(7, 2, str(tmp_path))  # TERM, INT
+    assert not handles(7, 3, str(tmp_path))
+    assert handles(8, 15, str(tmp_path))  # unknown: wait as usual

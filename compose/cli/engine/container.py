@@ -219,6 +219,8 @@ def stop(containers: List[str] = typer.Argument(..., metavar="CONTAINER..."),
     api = engine()
     for ref in containers:
         api.stop(ref, time_)
+        if api.stop_note:
+            print(f"{ref}: {api.stop_note}", file=sys.stderr)
         typer.echo(ref)
 
 
