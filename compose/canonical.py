@@ -314,7 +314,8 @@ def develop(value: Any, path: tuple) -> dict:
 
 def hook(value: Any, path: tuple) -> dict:
     out = dict(value)
-    out["command"] = command(out.get("command"), path + ("command",))
+    if "command" in out:
+        out["command"] = command(out["command"], path + ("command",))
     if "environment" in out:
         out["environment"] = list_or_dict(out["environment"], path + ("environment",))
     return out
@@ -361,6 +362,7 @@ SERVICE_TRANSFORMS: dict[str, Callable[[Any, tuple], Any]] = {
     "networks": networks,
     "ports": ports,
     "post_start": hooks,
+    "pre_start": hooks,
     "pre_stop": hooks,
     "secrets": file_grants,
     "sysctls": list_or_dict,

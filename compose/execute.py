@@ -18,7 +18,7 @@ from common.errors import BerthError
 from .backend import Backend, ContainerRequest, DependencyFailed, NetworkRequest
 from .errors import ComposeError
 from .events import DONE, FAILED, WORKING, Note, Reporter, Step
-from .hooks import run_hooks, stop_after_hooks
+from .hooks import run_hooks, run_pre_start, stop_after_hooks
 from .labels import NETWORK, VOLUME, ContainerInfo, resource_labels
 from .model import Project
 from .plan import Action, Change, ContainersPlan, DownPlan, UpPlan
@@ -90,7 +90,9 @@ class Executor:
         if failure:
             self.report(Note(failure))
 
-    def _do(self, action: Action, start: bool = True) -> ContainerInfo | None:
+    def _prepare(self, action: Action) -> ContainerInfo | None:
+        """An action up to where its container would start: removed, kept, restarted,
+        or (re)created; None for a removal."""
         progress = lambda text, state=WORKING: self.step("Container", action.name, text, state)  # noqa: E731
         backend = self.backend
         existing = action.existing
@@ -114,21 +116,44 @@ class Executor:
             backend.remove(existing.id)
             info = self.create_container(action)
             progress("Recreated")
-        elif action.kind == "create":
+            return info
+        if action.kind == "create":
             progress("Creating")
             info = self.create_container(action)
             progress("Created")
-        else:
-            info = existing
-        if not start:
-            progress("Created", DONE)
             return info
-        progress("Starting")
-        backend.start(info.id)
-        info = backend.container(info.id)
-        run_hooks(backend, info, "post_start")
-        progress("Started", DONE)
+        return existing
+
+    def _start(self, action: Action, info: ContainerInfo | None) -> ContainerInfo | None:
+        """Start a prepared container (with its post_start hooks)."""
+        if info is None or action.kind in ("keep", "restart"):
+            return info
+        self.step("Container", action.name, "Starting")
+        self.backend.start(info.id)
+        info = self.backend.container(info.id)
+        run_hooks(self.backend, info, "post_start")
+        self.step("Container", action.name, "Started", DONE)
         return info
+
+    def _created(self, action: Action, info: ContainerInfo | None) -> ContainerInfo | None:
+        if info is not None and action.kind not in ("keep", "restart"):
+            self.step("Container", action.name, "Created", DONE)
+        return info
+
+    def _pre_start(self, service: str, plan: UpPlan, prepared: list[ContainerInfo]) -> None:
+        """Remove what an earlier failure of the service's pre_start hooks kept, then run
+        them (they share the volumes of its lowest-numbered container)."""
+        assert self.project is not None
+        for stale in plan.pre_start[service]:
+            self.backend.remove(stale.id, force=True, volumes=True)
+        first = min(prepared, key=lambda info: info.number)
+        self.step("Hook", f"{service} pre_start", "Running")
+        try:
+            run_pre_start(self.backend, self.project, service, first, self.report)
+        except ComposeError:
+            self.step("Hook", f"{service} pre_start", "Error", FAILED)
+            raise
+        self.step("Hook", f"{service} pre_start", "Done", DONE)
 
     def wait_for_dependencies(self, service: str, failed: dict[str, str]) -> None:
         assert self.project is not None
@@ -197,8 +222,15 @@ class Executor:
             actions = plan.actions[service]
             removals = [a for a in actions if a.kind == "remove"]  # scale down first: they
             rest = [a for a in actions if a.kind != "remove"]       # may hold ports and names
-            run_parallel(removals, lambda a: self._do(a, start), workers=8)
-            results = run_parallel(rest, lambda a: self._do(a, start), workers=8)
+            run_parallel(removals, self._prepare, workers=8)
+            prepared = run_parallel(rest, self._prepare, workers=8)
+            if not start:
+                results = [self._created(a, i) for a, i in zip(rest, prepared)]
+            else:
+                if service in plan.pre_start:
+                    self._pre_start(service, plan, [i for i in prepared if i is not None])
+                results = run_parallel(list(zip(rest, prepared)),
+                                       lambda pair: self._start(*pair), workers=8)
             with self.lock:
                 self.current[service] = [r for r in results if r is not None]
         except Exception as err:  # noqa: BLE001 - reported with the service's name

@@ -25,11 +25,13 @@ IMAGE = "com.docker.compose.image"
 NETWORK = "com.docker.compose.network"
 VOLUME = "com.docker.compose.volume"
 VERSION = "com.docker.compose.version"
+HOOK = "com.docker.compose.hook"  # a hook's own container (pre_start), as docker compose
 BERTH_VERSION = "2.0.0-berth"
 HOOK_KINDS = ("post_start", "pre_stop")
 
 # what changes the container itself; scale, build, dependencies and the like do not
-_NOT_HASHED = ("build", "scale", "depends_on", "profiles", "develop", "pull_policy", "attach")
+_NOT_HASHED = ("build", "scale", "depends_on", "profiles", "develop", "pull_policy",
+               "pull_refresh_after", "attach")
 
 
 @dataclass(frozen=True)
@@ -67,6 +69,11 @@ class ContainerInfo:
         return self.labels.get(ONEOFF) == "True"
 
     @property
+    def hook(self) -> str:
+        """The kind of hook this container ran (pre_start), or "" for the others."""
+        return self.labels.get(HOOK, "")
+
+    @property
     def config_hash(self) -> str:
         return self.labels.get(CONFIG_HASH, "")
 
@@ -97,7 +104,8 @@ def config_hash(project: Project, service: str, image_id: str) -> str:
 
 
 def container_name(project: Project, svc: Service, number: int) -> str:
-    return svc.container_name or f"{project.name}-{svc.name}-{number}"
+    sep = project.separator
+    return svc.container_name or f"{project.name}{sep}{svc.name}{sep}{number}"
 
 
 def image_ref(project: Project, svc: Service) -> str:

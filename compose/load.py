@@ -25,6 +25,7 @@ from .merge import finalize, merge
 from .model import Project
 from .normalize import normalize
 from .paths import resolve_paths
+from .template import Variable
 from .validate import check_project, check_schema
 from .yamlsrc import Positions, parse_yaml
 
@@ -44,6 +45,9 @@ class LoadOptions:
     profiles: tuple[str, ...] = ()
     targets: tuple[str, ...] = ()  # services named on the command line: their profiles are on
     read_stdin: Callable[[], str] | None = None
+    # stages `config` can leave out (--no-interpolate, --no-path-resolution)
+    interpolate: bool = True
+    resolve_paths: bool = True
 
 
 class Record:
@@ -224,9 +228,12 @@ class _Loader:
             if not isinstance(data, dict):
                 raise ComposeError(f"top level must be a mapping, not {type(data).__name__}",
                                    file=name, line=1)
-            data = interpolate(data, env.get)
+            if self.opts.interpolate:
+                data = interpolate(data, env.get)
             check_schema(data, name)
-            tree = resolve_paths(canonical(data), base_dir, self.home)
+            tree = canonical(data)
+            if self.opts.resolve_paths:
+                tree = resolve_paths(tree, base_dir, self.home)
         except ComposeError as err:
             raise self.sources.locate(err.located(name)) from None
         self._file_cache[key] = tree
@@ -357,11 +364,20 @@ def written_services(opts: LoadOptions) -> dict[str, Mapping[str, Any]]:
     return {name: svc or {} for name, svc in (tree.get("services") or {}).items()}
 
 
-def load_project(opts: LoadOptions, inputs: Inputs | None = None,
-                 record: Record | None = None) -> Project:
-    """Load, merge, resolve and validate a project; raise ComposeError on bad input."""
-    inputs = inputs or resolve_inputs(opts)
-    record = record or Record()
+@dataclass
+class _Stages:
+    """A project's tree up to its profiles, and what the later stages need."""
+
+    tree: dict
+    env: TrackedEnv
+    files: list[str]
+    project_dir: str
+    disabled: dict
+    all_profiles: list[str]
+    sources: SourceMap
+
+
+def _merged(opts: LoadOptions, inputs: Inputs, record: Record) -> _Stages:
     env = TrackedEnv(inputs.env, record)
     files, project_dir = list(inputs.files), inputs.project_dir
     loader = _Loader(opts, record)
@@ -379,6 +395,7 @@ def load_project(opts: LoadOptions, inputs: Inputs | None = None,
             raise loader.sources.locate(err) from None
     else:
         name = normalize_project_name(os.path.basename(project_dir), explicit=False)
+    tree["name"] = name
 
     services: dict[str, Any] = tree.get("services") or {}
     profiles = active_profiles(opts, env)
@@ -391,14 +408,70 @@ def load_project(opts: LoadOptions, inputs: Inputs | None = None,
         else:
             disabled[svc_name] = svc
     tree["services"] = enabled
+    return _Stages(tree, env, files, project_dir, disabled, all_profiles, loader.sources)
+
+
+def load_project(opts: LoadOptions, inputs: Inputs | None = None,
+                 record: Record | None = None) -> Project:
+    """Load, merge, resolve and validate a project; raise ComposeError on bad input."""
+    record = record or Record()
+    stages = _merged(opts, inputs or resolve_inputs(opts), record)
     try:
-        normalized = normalize(tree, name, env, record.read)
-        project = typed.project(normalized, working_dir=project_dir, compose_files=tuple(files),
-                                environment=env.plain(), disabled=disabled,
-                                profiles=tuple(all_profiles))
+        normalized = normalize(stages.tree, stages.tree["name"], stages.env, record.read)
+        project = typed.project(normalized, working_dir=stages.project_dir,
+                                compose_files=tuple(stages.files),
+                                environment=stages.env.plain(), disabled=stages.disabled,
+                                profiles=tuple(stages.all_profiles))
         check_project(project)
     except ComposeError as err:
-        raise loader.sources.locate(err) from None
+        raise stages.sources.locate(err) from None
     from .graph import start_levels
 
     return dataclasses.replace(project, levels=tuple(tuple(level) for level in start_levels(project)))
+
+
+def load_tree(opts: LoadOptions, normalized: bool = True) -> dict:
+    """The project's tree without the typed model and its checks (`config
+    --no-consistency`), or before compose's implied values are filled in (`config
+    --no-normalize`)."""
+    record = Record()
+    stages = _merged(opts, resolve_inputs(opts), record)
+    if not normalized:
+        return stages.tree
+    try:
+        return normalize(stages.tree, stages.tree["name"], stages.env, record.read)
+    except ComposeError as err:
+        raise stages.sources.locate(err) from None
+
+
+def file_variables(opts: LoadOptions) -> dict[str, Variable]:
+    """The variables the project's files use (`config --variables`), by name: required
+    when any use requires it, with the first default and alternate value written."""
+    from .template import variables
+
+    found: dict[str, Variable] = {}
+    loader = _Loader(opts, Record())
+    for path in resolve_inputs(opts).files:
+        data, _ = parse_yaml(loader.read(path), "stdin" if path == "-" else path)
+        for text in _strings(data):
+            for var in variables(text):
+                old = found.get(var.name, Variable(var.name))
+                found[var.name] = Variable(var.name, old.required or var.required,
+                                           old.default or var.default,
+                                           old.alternate or var.alternate)
+    return dict(sorted(found.items()))
+
+
+def _strings(tree: Any):
+    """Every string in a YAML tree (keys too)."""
+    if isinstance(tree, str):
+        yield tree
+    elif isinstance(tree, dict):
+        for key, value in tree.items():
+            yield str(key)
+            yield from _strings(value)
+    elif isinstance(tree, (list, tuple)):
+        for item in tree:
+            yield from _strings(item)
+    elif hasattr(tree, "value"):  # !override
+        yield from _strings(tree.value)

@@ -120,11 +120,15 @@ class Logging:
 
 @dataclass(frozen=True, slots=True)
 class Hook:
+    """A lifecycle hook. post_start and pre_stop run `command` in the service's
+    container; a pre_start hook runs in a container of its own, of `image` (the
+    service's by default), before the service's containers start."""
     command: tuple[str, ...]
     user: str | None = None
     privileged: bool = False
     working_dir: str | None = None
     environment: Mapping[str, str | None] = field(default_factory=dict)
+    image: str | None = None  # pre_start only
 
 
 @dataclass(frozen=True, slots=True)
@@ -157,6 +161,16 @@ class Device:
 
 
 @dataclass(frozen=True, slots=True)
+class DeviceRequest:
+    """`gpus:` or `deploy.resources.reservations.devices`: devices of a kind the host
+    must have (count -1: all of them)."""
+    capabilities: tuple[str, ...] = ("gpu",)
+    driver: str | None = None
+    count: int | None = None  # None with no device_ids: all
+    device_ids: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
 class Service:
     name: str
     image: str | None = None
@@ -175,7 +189,9 @@ class Service:
     links: tuple[str, ...] = ()
     external_links: tuple[str, ...] = ()  # CONTAINER[:ALIAS], containers outside the project
     healthcheck: Healthcheck | None = None
-    restart: str = "no"
+    restart: str = "no"  # docker's policy: no, always, unless-stopped, on-failure[:N]
+    restart_delay: float | None = None  # deploy.restart_policy.delay
+    restart_window: float | None = None  # deploy.restart_policy.window
     scale: int = 1
     resources: Resources = field(default_factory=Resources)
     user: str | None = None
@@ -205,14 +221,17 @@ class Service:
     stdin_open: bool = False
     tty: bool = False
     platform: str | None = None
-    pull_policy: str | None = None
+    pull_policy: str | None = None  # as written (compose.pullpolicy reads it)
+    pull_refresh_after: str | None = None
     secrets: tuple[FileGrant, ...] = ()
     configs: tuple[FileGrant, ...] = ()
     security_opt: tuple[str, ...] = ()
     logging: Logging = field(default_factory=Logging)
     devices: tuple[Device, ...] = ()
+    device_requests: tuple[DeviceRequest, ...] = ()
     group_add: tuple[str, ...] = ()
     attach: bool = True
+    pre_start: tuple[Hook, ...] = ()
     post_start: tuple[Hook, ...] = ()
     pre_stop: tuple[Hook, ...] = ()
     watch: tuple[WatchRule, ...] = ()
@@ -273,3 +292,4 @@ class Project:
     environment: Mapping[str, str] = field(default_factory=dict)  # used for interpolation
     tree: Mapping[str, Any] = field(default_factory=dict)  # the canonical tree, for `config`
     levels: tuple[tuple[str, ...], ...] = ()  # all services in start order (compose.graph)
+    separator: str = "-"  # in container names; "_" in docker-compose v1's (--compatibility)

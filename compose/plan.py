@@ -31,13 +31,25 @@ class UpPlan:
     actions: dict[str, list[Action]] = field(default_factory=dict)
     orphans: list[ContainerInfo] = field(default_factory=list)
     remove_orphans: bool = False
+    # service -> its pre_start hooks' containers kept from an earlier failure, removed
+    # before its hooks run again (a service is here when its hooks run)
+    pre_start: dict[str, list[ContainerInfo]] = field(default_factory=dict)
+    hook_counts: dict[str, int] = field(default_factory=dict)  # service -> its hooks
 
     def render(self) -> str:
         lines = [f"create network {n}" for n in self.networks]
         lines += [f"create volume {v}" for v in self.volumes]
         for level in self.levels:
             for service in level:
-                lines += [a.render() for a in self.actions.get(service, []) if a.kind != "keep"]
+                actions = [a for a in self.actions.get(service, []) if a.kind != "keep"]
+                if service in self.pre_start:
+                    lines += [a.render() for a in actions if a.kind == "remove"]
+                    lines += [f"remove container {c.name}" for c in self.pre_start[service]]
+                    lines += [a.render() for a in actions if a.kind != "remove"]
+                    lines += [f"run pre_start[{i}] of {service}"
+                              for i in range(self.hook_counts[service])]
+                    continue
+                lines += [a.render() for a in actions]
         if self.remove_orphans:
             lines += [f"remove orphan {c.name}" for c in self.orphans]
         return _text(lines)

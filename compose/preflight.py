@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 from .backend import Backend
+from .devices import gpu_devices
 from .errors import ComposeError
 from .model import Project
 from .observe import Observed
@@ -48,6 +49,27 @@ def check_services_runnable(target: Target) -> None:
             raise ComposeError(f"service {name!r}: {err}") from None
 
 
+def check_devices(target: Target) -> None:
+    """GPUs asked for (gpus, deploy.resources.reservations.devices) must be on the host."""
+    wanting = [name for name in target.selected if target.project.services[name].device_requests]
+    if wanting:
+        host = target.backend.host_gpus()
+        for name in wanting:
+            gpu_devices(target.project.services[name], host)
+
+
+def check_providers(target: Target) -> None:
+    """A service run by a `provider` (docker compose plugins: models, cloud services) is
+    not a container: berth can not bring it up."""
+    for name in target.selected:
+        provider = (target.project.tree.get("services", {}).get(name) or {}).get("provider")
+        if provider:
+            raise ComposeError(f"service {name!r}: provider services (type "
+                               f"{provider.get('type')!r}) are run by docker compose "
+                               "plugins; berth runs containers only: remove the service, or "
+                               "run it with an image")
+
+
 def check_ports_free(target: Target) -> None:
     """Fixed host ports must be free, or held by the service's own containers (which keep
     them, or give them up when they are replaced), and published once."""
@@ -74,7 +96,8 @@ def check_ports_free(target: Target) -> None:
                 raise ComposeError(f"service {name!r}: {reason}")
 
 
-CHECKS: tuple[Check, ...] = (check_external_resources, check_services_runnable, check_ports_free)
+CHECKS: tuple[Check, ...] = (check_providers, check_external_resources,
+                             check_services_runnable, check_devices, check_ports_free)
 
 
 def preflight(target: Target) -> None:

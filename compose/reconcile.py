@@ -29,6 +29,15 @@ class UpOptions:
     scale: dict[str, int] = field(default_factory=dict)
     remove_orphans: bool = False
     renew_anon_volumes: bool = False  # recreated containers get new anonymous volumes
+    named: tuple[str, ...] = ()  # the services named (the others are their dependencies)
+    recreate_deps: bool = False  # recreate the dependencies of the services named
+    all_resources: bool = False  # create every network and volume, used or not
+
+    def forced(self, service: str) -> bool:
+        """Whether `service`'s containers are recreated whatever their config hash."""
+        if self.named and service not in self.named:
+            return self.recreate_deps
+        return self.force_recreate
 
 
 _TIED = ("network_mode", "ipc", "pid")
@@ -53,12 +62,13 @@ def plan_up(project: Project, observed: Observed, image_ids: dict[str, str],
     selected = {s for level in levels for s in level}
     used_networks = {key for name in selected for key in project.services[name].networks}
     plan.networks = [key for key, net in project.networks.items()
-                     if not net.external and key in used_networks
+                     if not net.external and (key in used_networks or options.all_resources)
                      and net.name not in observed.networks]
     used_volumes = {m.source for name in selected for m in project.services[name].volumes
                     if m.type == "volume" and m.source}
     plan.volumes = [key for key, vol in project.volumes.items()
-                    if not vol.external and key in used_volumes and vol.name not in observed.volumes]
+                    if not vol.external and (key in used_volumes or options.all_resources)
+                    and vol.name not in observed.volumes]
     by_service: dict[str, list[ContainerInfo]] = {}
     for info in observed.containers:
         if not info.oneoff:
@@ -70,7 +80,21 @@ def plan_up(project: Project, observed: Observed, image_ids: dict[str, str],
         for name in level:
             plan.actions[name] = _service_actions(project, name, by_service.get(name, []),
                                                   image_ids.get(name, ""), recreated, options)
+            if _runs_pre_start(project.services[name].pre_start, plan.actions[name]):
+                plan.pre_start[name] = [c for c in observed.containers
+                                        if c.hook == "pre_start" and c.service == name]
+                plan.hook_counts[name] = len(project.services[name].pre_start)
     return plan
+
+
+def _runs_pre_start(hooks: tuple, actions: list[Action]) -> bool:
+    """pre_start hooks run once for a service, before its containers start, when none
+    of them runs already (first `up`, a recreate, a start after a stop), as in docker
+    compose: a scale-up next to running replicas does not run them again."""
+    if not hooks:
+        return False
+    kept = any(a.kind in ("keep", "restart") for a in actions)
+    return not kept and any(a.kind in ("create", "recreate", "start") for a in actions)
 
 
 def _service_actions(project: Project, name: str, current: list[ContainerInfo], image_id: str,
@@ -85,7 +109,7 @@ def _service_actions(project: Project, name: str, current: list[ContainerInfo], 
                for info in current[wanted:]]
     for info in current[:wanted]:
         stale = (info.config_hash != expected or tied) and not options.no_recreate
-        if options.force_recreate or stale:
+        if options.forced(name) or stale:
             inherited = {} if options.renew_anon_volumes else dict(info.anonymous_volumes)
             actions.append(Action("recreate", name, info.number, info.name, info,
                                   labels(info.number), inherited))
@@ -141,6 +165,21 @@ def plan_stop(observed: Observed, project: Project | None, services=(),
 def plan_start(observed: Observed, project: Project | None, services=()) -> ContainersPlan:
     levels = list(reversed(stop_levels(observed.of(services), project)))
     return _plan(levels, lambda c: "keep" if c.running else "start")
+
+
+def outdated(project: Project, containers: list[ContainerInfo],
+             image_ids: dict[str, str]) -> list[ContainerInfo]:
+    """The containers whose service (or image: `image_ids`, by image reference) changed
+    since they were made: `up` would recreate them."""
+    out = []
+    for info in containers:
+        svc = project.services.get(info.service)
+        if svc is None or info.oneoff:
+            continue
+        expected = config_hash(project, svc.name, image_ids.get(image_ref(project, svc), ""))
+        if info.config_hash != expected:
+            out.append(info)
+    return out
 
 
 def plan_restart(observed: Observed, project: Project | None, services=(),

@@ -21,7 +21,11 @@ def _sorted(value: Any) -> Any:
 
 def config_tree(project: Project) -> dict:
     """The project's tree in the order compose prints it, each section sorted by name."""
-    tree = project.tree
+    return ordered(project.tree)
+
+
+def ordered(tree: dict) -> dict:
+    """A compose tree in the order compose prints it, each section sorted by name."""
     out: dict[str, Any] = {}
     for section in _SECTIONS:
         if section in tree and tree[section] not in (None, {}):

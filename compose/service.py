@@ -17,13 +17,13 @@ from .errors import ComposeError
 from .events import Note, Reporter, quiet
 from .execute import Executor
 from .graph import start_levels, with_dependencies
-from .labels import ContainerInfo, compose_labels
+from .labels import ContainerInfo, compose_labels, image_ref
 from .model import Project
 from .observe import Observed, container, containers, observe
 from .preflight import Target, preflight
-from .reconcile import (DownOptions, UpOptions, down_images, plan_down, plan_restart, plan_rm,
-                        plan_signal, plan_start, plan_stop, plan_up)
-from .service_images import ensure_images
+from .reconcile import (DownOptions, UpOptions, down_images, outdated, plan_down, plan_restart,
+                        plan_rm, plan_signal, plan_start, plan_stop, plan_up)
+from .service_images import MAX_PARALLEL, ensure_images
 from .validate import ignored
 
 
@@ -52,6 +52,9 @@ class UpRequest:
     remove_orphans: bool = False
     scale: dict[str, int] = field(default_factory=dict)
     renew_anon_volumes: bool = False
+    always_recreate_deps: bool = False  # dependencies of the services named: recreated
+    all_resources: bool = False  # every network and volume of the project, used or not
+    parallel: int = MAX_PARALLEL  # builds and pulls at once
 
 
 def selected_services(project: Project, services=(), no_deps: bool = False) -> list[str]:
@@ -72,10 +75,12 @@ def up(project: Project, backend: Backend, request: UpRequest = UpRequest(),
         observed = observe(backend, project.name, project)
         preflight(Target(project, selected, observed, backend, request.scale))
         image_ids = ensure_images(project, backend, selected, build=request.build,
-                                  no_build=request.no_build, pull=request.pull, report=report)
+                                  no_build=request.no_build, pull=request.pull, report=report,
+                                  parallel=request.parallel)
         plan = plan_up(project, observed, image_ids, start_levels(project, selected), UpOptions(
             tuple(selected), request.force_recreate, request.no_recreate, request.scale,
-            request.remove_orphans, request.renew_anon_volumes))
+            request.remove_orphans, request.renew_anon_volumes, named=request.services,
+            recreate_deps=request.always_recreate_deps, all_resources=request.all_resources))
         if plan.orphans and not request.remove_orphans:
             names = ", ".join(sorted({c.service for c in plan.orphans}))
             report(Note(f"Found orphan containers ({names}) for this project. If you removed "
@@ -85,21 +90,27 @@ def up(project: Project, backend: Backend, request: UpRequest = UpRequest(),
     return selected
 
 
-def wait_ready(project: Project, backend: Backend, services: list[str],
+def wait_ready(name: str, project: Project | None, backend: Backend, services: list[str],
                timeout: float | None = None) -> None:
-    """up --wait: running (healthy where there is a healthcheck); one-shot containers that
-    exited 0 are fine."""
+    """up --wait, start --wait: running (healthy where there is a healthcheck); one-shot
+    containers that exited 0 are fine (docker/compose#10596)."""
     deadline = None if timeout is None else time.monotonic() + timeout
-    for info in containers(project.name, backend, services):
+
+    def done(info: ContainerInfo) -> bool:  # a one-shot that succeeded, for good
+        svc = project.services.get(info.service) if project else None
+        return info.status == "exited" and info.exit_code == 0 and \
+            (svc is None or not svc.restart.startswith(("always", "unless-stopped")))
+
+    for info in containers(name, backend, services):
         condition = "service_healthy" if info.health is not None else "service_started"
-        if info.status == "exited" and info.exit_code == 0 and \
-                project.services[info.service].restart == "no":
+        if done(info):
             continue
         left = None if deadline is None else max(0.0, deadline - time.monotonic())
         try:
             backend.wait_until(info.id, condition, left)
         except DependencyFailed as err:
-            raise ComposeError(f"service {info.service!r}: {err}") from None
+            if not done(backend.container(info.id)):  # (it may have finished meanwhile)
+                raise ComposeError(f"service {info.service!r}: {err}") from None
 
 
 # --- down and the lifecycle of existing containers ----------------------------------------
@@ -136,9 +147,21 @@ def start(name: str, project: Project | None, backend: Backend, services=(),
 
 def restart(name: str, project: Project | None, backend: Backend, services=(),
             timeout: float | None = None, report: Reporter = quiet) -> None:
-    """Restart containers in place (same addresses and ports), dependencies first."""
+    """Restart containers in place (same addresses and ports), dependencies first. A
+    container whose service changed since it was made restarts as it was: the caller
+    is told so, and how to apply the change (docker/compose#10033)."""
+    observed = _observed(name, backend)
+    if project is not None:
+        listed = observed.of(services)
+        image_ids = {ref: backend.image_id(ref) or "" for ref in
+                     {image_ref(project, project.services[c.service]) for c in listed
+                      if c.service in project.services}}
+        for info in outdated(project, listed, image_ids):
+            report(Note(f"WARN container {info.name} keeps the configuration it was created "
+                        f"with: service {info.service!r} changed since. `restart` does not "
+                        f"apply the change; `berth up -d {info.service}` does"))
     Executor(backend, report, project).containers(
-        plan_restart(_observed(name, backend), project, services, timeout))
+        plan_restart(observed, project, services, timeout))
 
 
 def signal(name: str, backend: Backend, verb: str, services=(), sig: str = "SIGKILL") -> None:
@@ -202,7 +225,9 @@ def run(project: Project, backend: Backend, request: RunRequest,
     image_ids = ensure_images(project, backend, [request.service], build=request.build,
                               no_build=False, pull=request.pull, report=report)
     svc = oneoff_service(project, request)
-    name = request.name or f"{project.name}-{request.service}-run-{secrets.token_hex(6)}"
+    sep = project.separator
+    name = request.name or f"{project.name}{sep}{request.service}{sep}run{sep}" \
+        f"{secrets.token_hex(6)}"
     labels = compose_labels(project, project.services[request.service], 1,
                             image_ids[request.service], oneoff=True)
     info = backend.create(project, ContainerRequest(

@@ -6,7 +6,7 @@ the default/error/replacement text, and `$$` for a literal `$`.
 """
 from __future__ import annotations
 
-from typing import Callable
+from typing import Callable, NamedTuple
 
 Lookup = Callable[[str], "str | None"]
 
@@ -106,3 +106,54 @@ def _braced(body: str, lookup: Lookup, whole: str) -> str:
         raise TemplateError(f"required variable {name} is missing a value"
                             + (f": {message}" if message else ""))
     return value  # type: ignore[return-value]
+
+
+class Variable(NamedTuple):
+    """A variable a template uses: `${NAME:?...}` requires it, `${NAME:-d}` defaults it
+    to d, `${NAME:+a}` gives a when it is set."""
+
+    name: str
+    required: bool = False
+    default: str = ""
+    alternate: str = ""
+
+
+def variables(text: str) -> list[Variable]:
+    """The variables `text`'s templates use, in order (nested ones too); nothing for a
+    malformed template (interpolation reports those)."""
+    found: list[Variable] = []
+    i = 0
+    while True:
+        i = text.find("$", i)
+        if i < 0 or i + 1 >= len(text):
+            return found
+        nxt = text[i + 1]
+        if nxt == "$":
+            i += 2
+        elif nxt == "{":
+            end = _closing_brace(text, i + 2)
+            if end < 0:
+                return found
+            found += _braced_variables(text[i + 2:end])
+            i = end + 1
+        elif _is_name_start(nxt):
+            end = _read_name(text, i + 1)
+            found.append(Variable(text[i + 1:end]))
+            i = end
+        else:
+            i += 1
+
+
+def _braced_variables(body: str) -> list[Variable]:
+    if not body or not _is_name_start(body[0]):
+        return []
+    end = _read_name(body, 0)
+    name, rest = body[:end], body[end:]
+    if not rest:
+        return [Variable(name)]
+    op = rest[:2] if rest[0] == ":" else rest[:1]
+    arg = rest[len(op):]
+    own = {":-": Variable(name, default=arg), "-": Variable(name, default=arg),
+           ":?": Variable(name, required=True), "?": Variable(name, required=True),
+           ":+": Variable(name, alternate=arg), "+": Variable(name, alternate=arg)}.get(op)
+    return ([own] if own else []) + variables(arg)

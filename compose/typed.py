@@ -7,7 +7,8 @@ from __future__ import annotations
 from typing import Any, Callable, Mapping
 
 from .errors import ComposeError
-from .model import (Build, Dependency, Device, FileGrant, FileObject, Healthcheck, Hook,
+from .model import (Build, Dependency, Device, DeviceRequest, FileGrant, FileObject,
+                    Healthcheck, Hook,
                     IpamConfig, Logging, Mount, Network, Port, Project, Resources, Service,
                     ServiceNetwork, Ulimit, Volume, WatchRule)
 from common.units import parse_bytes, parse_duration
@@ -66,19 +67,25 @@ def mount(entry: dict, path: tuple = ()) -> Mount:
     bind = entry.get("bind") or {}
     volume = entry.get("volume") or {}
     tmpfs = entry.get("tmpfs") or {}
+    kind = entry["type"]
     if not entry.get("target"):
         raise ComposeError("a mount needs a target path", path=path)
-    if entry["type"] == "bind" and not entry.get("source"):
-        raise ComposeError("a bind mount needs a source path", path=path)
-    subpath = volume.get("subpath")
+    if kind in ("bind", "image") and not entry.get("source"):
+        raise ComposeError(f"a{'n' if kind == 'image' else ''} {kind} mount needs a source "
+                           f"{'image' if kind == 'image' else 'path'}", path=path)
+    section = "image" if kind == "image" else "volume"
+    subpath = (entry.get(section) or {}).get("subpath")
     if subpath is not None and (str(subpath).startswith("/") or ".." in str(subpath).split("/")):
-        raise ComposeError(f"subpath {subpath!r} must be a relative path inside the volume "
-                           "(no leading '/', no '..')", path=path + ("volume", "subpath"))
-    return Mount(type=entry["type"], target=entry["target"], source=entry.get("source"),
-                 read_only=_bool(entry.get("read_only", False)),
+        raise ComposeError(f"subpath {subpath!r} must be a relative path inside the {section} "
+                           "(no leading '/', no '..')", path=path + (section, "subpath"))
+    if kind == "image" and entry.get("read_only") is not None and \
+            not _bool(entry["read_only"]):
+        raise ComposeError("an image mount is always read-only", path=path + ("read_only",))
+    return Mount(type=kind, target=entry["target"], source=entry.get("source"),
+                 read_only=kind == "image" or _bool(entry.get("read_only", False)),
                  create_host_path=_bool(bind.get("create_host_path", True)),
                  propagation=bind.get("propagation"), selinux=bind.get("selinux"),
-                 nocopy=_bool(volume.get("nocopy", False)), subpath=volume.get("subpath"),
+                 nocopy=_bool(volume.get("nocopy", False)), subpath=subpath,
                  tmpfs_size=_bytes(tmpfs.get("size"), path + ("tmpfs", "size")),
                  tmpfs_mode=_mode(tmpfs.get("mode"), path + ("tmpfs", "mode")))
 
@@ -138,7 +145,72 @@ def _hook(entry: dict, path: tuple) -> Hook:
     return Hook(command=tuple(entry.get("command") or ()), user=entry.get("user"),
                 privileged=_bool(entry.get("privileged", False)),
                 working_dir=entry.get("working_dir"),
-                environment=dict(entry.get("environment", {})))
+                environment=dict(entry.get("environment", {})), image=entry.get("image"))
+
+
+def _pre_start(entry: dict, path: tuple) -> Hook:
+    """A pre_start hook runs its command in a container of its own: with neither a
+    command nor an image of its own it would run the service's own command."""
+    if not entry.get("command") and not entry.get("image"):
+        raise ComposeError("a pre_start hook needs a 'command' (or an 'image' whose own "
+                           "command it runs)", path=path)
+    if _bool(entry.get("per_replica", False)):
+        raise ComposeError("per_replica is not supported: pre_start hooks run once, before "
+                           "the service's first container starts", path=path + ("per_replica",))
+    return _hook(entry, path)
+
+
+_CONDITIONS = {"none": "no", "no": "no", "on-failure": "on-failure", "any": "always",
+               "always": "always", "unless-stopped": "unless-stopped"}
+
+
+def _restart(svc: dict, path: tuple) -> tuple[str, float | None, float | None]:
+    """(policy, delay, window): `restart`, or deploy.restart_policy, which wins as in
+    docker compose; its condition defaults to `any`, as the compose spec says."""
+    policy = (svc.get("deploy") or {}).get("restart_policy")
+    if policy is None:
+        return svc.get("restart") or "no", None, None
+    ppath = path + ("deploy", "restart_policy")
+    condition = policy.get("condition") or "any"
+    if condition not in _CONDITIONS:
+        raise ComposeError(f"invalid condition {condition!r}: use none, on-failure or any",
+                           path=ppath + ("condition",))
+    name = _CONDITIONS[condition]
+    attempts = _int(policy.get("max_attempts"), ppath + ("max_attempts",))
+    if attempts is not None and attempts < 0:
+        raise ComposeError("max_attempts cannot be negative", path=ppath + ("max_attempts",))
+    if attempts and name != "no":
+        name = f"{name}:{attempts}"
+    return (name, _duration(policy.get("delay"), ppath + ("delay",)),
+            _duration(policy.get("window"), ppath + ("window",)))
+
+
+def _device_requests(svc: dict, path: tuple) -> tuple[DeviceRequest, ...]:
+    """`gpus:` (all, or a list) and deploy.resources.reservations.devices."""
+    reservations = (((svc.get("deploy") or {}).get("resources") or {})
+                    .get("reservations") or {})
+    entries = [(entry, path + ("deploy", "resources", "reservations", "devices", i), ())
+               for i, entry in enumerate(reservations.get("devices") or ())]
+    gpus = svc.get("gpus")
+    if gpus == "all":
+        entries.append(({"count": "all"}, path + ("gpus",), ("gpu",)))
+    else:
+        entries += [(entry, path + ("gpus", i), ("gpu",)) for i, entry in enumerate(gpus or ())]
+    out = []
+    for entry, where, implied in entries:
+        capabilities = tuple(str(c) for c in entry.get("capabilities") or implied)
+        if not capabilities:
+            raise ComposeError("a device reservation needs 'capabilities' (e.g. [gpu])",
+                               path=where)
+        count = entry.get("count")
+        ids = _strs(entry.get("device_ids"))
+        if count is not None and ids:
+            raise ComposeError("'count' and 'device_ids' cannot be used together",
+                               path=where)
+        out.append(DeviceRequest(
+            capabilities=capabilities, driver=entry.get("driver"), device_ids=ids,
+            count=None if count in (None, "all", -1) else _int(count, where + ("count",))))
+    return tuple(out)
 
 
 def _resources(svc: dict, path: tuple) -> Resources:
@@ -212,6 +284,7 @@ def service(name: str, svc: dict) -> Service:
         for rule in ((svc.get("develop") or {}).get("watch") or ()))
     command = svc.get("command")
     entrypoint = svc.get("entrypoint")
+    restart, restart_delay, restart_window = _restart(svc, path)
     return Service(
         name=name, image=svc.get("image"), build=_build(svc.get("build"), path + ("build",)),
         command=tuple(command) if command is not None else None,
@@ -228,7 +301,8 @@ def service(name: str, svc: dict) -> Service:
                     for dep, opts in (svc.get("depends_on") or {}).items()},
         links=_strs(svc.get("links")), external_links=_strs(svc.get("external_links")),
         healthcheck=_healthcheck(svc.get("healthcheck"), path + ("healthcheck",)),
-        restart=svc.get("restart") or "no", scale=_scale(svc, path),
+        restart=restart, restart_delay=restart_delay, restart_window=restart_window,
+        scale=_scale(svc, path),
         resources=_resources(svc, path), user=_str_or_none(svc.get("user")),
         working_dir=svc.get("working_dir"), hostname=svc.get("hostname"),
         domainname=svc.get("domainname"), labels=dict(svc.get("labels", {})),
@@ -245,7 +319,7 @@ def service(name: str, svc: dict) -> Service:
         uts=svc.get("uts"), oom_score_adj=_int(svc.get("oom_score_adj"), path + ("oom_score_adj",)),
         sysctls=dict(svc.get("sysctls", {})), stdin_open=_bool(svc.get("stdin_open", False)),
         tty=_bool(svc.get("tty", False)), platform=svc.get("platform"),
-        pull_policy=svc.get("pull_policy"),
+        pull_policy=svc.get("pull_policy"), pull_refresh_after=svc.get("pull_refresh_after"),
         secrets=_grants(svc.get("secrets"), "/run/secrets", path + ("secrets",)),
         configs=_grants(svc.get("configs"), None, path + ("configs",)),
         security_opt=_strs(svc.get("security_opt")),
@@ -253,7 +327,10 @@ def service(name: str, svc: dict) -> Service:
         devices=tuple(Device(source=d["source"], target=d.get("target", d["source"]),
                              permissions=d.get("permissions", "rwm"))
                       for d in svc.get("devices", ())),
+        device_requests=_device_requests(svc, path),
         group_add=_strs(svc.get("group_add")), attach=_bool(svc.get("attach", True)),
+        pre_start=tuple(_pre_start(h, path + ("pre_start", i))
+                        for i, h in enumerate(svc.get("pre_start", ()))),
         post_start=tuple(_hook(h, path) for h in svc.get("post_start", ())),
         pre_stop=tuple(_hook(h, path) for h in svc.get("pre_stop", ())),
         watch=watch)

@@ -7,6 +7,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
+from . import pullpolicy
 from .errors import ComposeError
 from .model import Project, Service
 from .yamlsrc import Override, Reset
@@ -175,7 +176,8 @@ def check_resources(project: Project) -> Iterator[ComposeError]:
 def check_service_basics(project: Project) -> Iterator[ComposeError]:
     for svc in project.services.values():
         base = ("services", svc.name)
-        if not svc.image and not svc.build:
+        written = project.tree.get("services", {}).get(svc.name) or {}
+        if not svc.image and not svc.build and "provider" not in written:
             yield ComposeError(f"service {svc.name!r} has neither an image nor a build context",
                                path=base)
         if svc.network_mode and svc.networks:
@@ -184,9 +186,14 @@ def check_service_basics(project: Project) -> Iterator[ComposeError]:
         if svc.container_name and svc.scale > 1:
             yield ComposeError(f"'container_name' {svc.container_name!r} cannot be used with "
                                f"{svc.scale} replicas", path=base + ("container_name",))
-        if not _RESTART.match(svc.restart):
-            yield ComposeError(f"invalid restart policy {svc.restart!r}: use no, always, "
+        restart = written.get("restart")
+        if restart is not None and not _RESTART.match(str(restart)):
+            yield ComposeError(f"invalid restart policy {restart!r}: use no, always, "
                                "on-failure[:N] or unless-stopped", path=base + ("restart",))
+        try:
+            pullpolicy.parse(svc.pull_policy, svc.pull_refresh_after)
+        except pullpolicy.PolicyError as err:
+            yield ComposeError(str(err), path=base + (err.key,))
         if svc.scale < 0:
             yield ComposeError("scale cannot be negative", path=base + ("scale",))
         for index, port in enumerate(svc.ports):
@@ -226,13 +233,18 @@ def check_project(project: Project) -> None:
             raise error
 
 
-# keys of the compose spec that berth reads but does not act on (Windows, swarm, GPUs,
-# other runtimes, user namespaces...): `up` says so instead of ignoring them silently
+# keys of the compose spec that berth reads but does not act on (Windows, swarm, other
+# runtimes, user namespaces...): `up` says so instead of ignoring them silently
 IGNORED_KEYS = ("annotations", "blkio_config", "cgroup", "cgroup_parent", "cpu_count",
                 "cpu_percent", "cpu_rt_period", "cpu_rt_runtime", "credential_spec",
-                "device_cgroup_rules", "gpus", "isolation", "models",
-                "oom_kill_disable", "provider", "runtime", "storage_opt", "use_api_socket",
-                "userns_mode")
+                "device_cgroup_rules", "isolation", "oom_kill_disable", "runtime",
+                "storage_opt", "userns_mode")
+# Docker-only features, and what berth does instead
+DOCKER_ONLY = {
+    "models": "berth runs no model runner (Docker Model Runner): the service gets no model "
+              "endpoint variables; run the model as a service of its own",
+    "use_api_socket": "berth has no Docker API socket to share: the container gets none",
+}
 KEPT_LOG_DRIVERS = ("json-file", "local")
 
 
@@ -245,6 +257,9 @@ def ignored(project: Project, services: list[str]) -> list[str]:
         for key in IGNORED_KEYS:
             if tree.get(key) not in (None, [], {}):
                 lines.append(f"service {name!r}: {key!r} is not supported by berth; ignored")
+        for key, instead in DOCKER_ONLY.items():
+            if tree.get(key) not in (None, [], {}, False):
+                lines.append(f"service {name!r}: {key!r}: {instead}")
         driver = project.services[name].logging.driver
         if driver not in KEPT_LOG_DRIVERS:
             lines.append(f"service {name!r}: logging driver {driver!r} is not supported by "

@@ -34,8 +34,9 @@ class Trigger:
     context: str | None
     include: Ignore | None = None
 
-    def relative(self, path: str) -> str | None:
-        """`path` relative to the rule's path, or None when the rule doesn't take it."""
+    def relative(self, path: str, directory: bool = False) -> str | None:
+        """`path` relative to the rule's path, or None when the rule doesn't take it (a
+        directory is taken whatever `include` says: what it holds may be included)."""
         base = self.rule.path.rstrip("/")
         if path != base and not path.startswith(base + "/"):
             return None
@@ -48,7 +49,7 @@ class Trigger:
             in_context = os.path.relpath(path, self.context)
             if in_context != "." and self.context_ignore.ignored(in_context):
                 return None
-        if self.include is not None and rel and not self.include.ignored(rel):
+        if self.include is not None and rel and not directory and not self.include.ignored(rel):
             return None  # `include`: only what its patterns match
         return rel
 
@@ -108,7 +109,7 @@ class Watcher:
         else:
             for dirpath, dirnames, filenames in os.walk(root):
                 for name in list(dirnames):
-                    if trigger.relative(os.path.join(dirpath, name)) is None:
+                    if trigger.relative(os.path.join(dirpath, name), directory=True) is None:
                         dirnames.remove(name)
                 for name in filenames:
                     path = os.path.join(dirpath, name)

@@ -78,12 +78,19 @@ _Resolver.add_implicit_resolver("tag:yaml.org,2002:merge", re.compile(r"^(?:<<)$
 
 
 class _Constructor(SafeConstructor):
-    def construct_yaml_int(self, node: ScalarNode) -> int:
+    def construct_yaml_int(self, node: ScalarNode) -> int | float:
+        """As go-yaml v3 reads an integer (Go's ParseInt with base 0): `0o17`, and the
+        YAML 1.1 spelling `017`, are octal (compose reads `mode: 0440` as 0o440);
+        `09`, no octal, is the float 9."""
         text = node.value
         if text.startswith("0o"):
             return int(text[2:], 8)
         if text.startswith("0x"):
             return int(text[2:], 16)
+        digits = text.lstrip("+-")
+        if len(digits) > 1 and digits.startswith("0"):
+            sign = -1 if text.startswith("-") else 1
+            return sign * int(digits, 8) if set(digits) <= set("01234567") else float(text)
         return int(text, 10)
 
     def construct_mapping(self, node: MappingNode, deep: bool = False) -> dict:

@@ -2,30 +2,32 @@
 the one place where compose's model meets the runtime's types)."""
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from typing import Callable
 
 from runtime.create import RunOptions
-from runtime.fsutil import atomic_write, make_dir
 from runtime.securityopts import security_options
 from runtime.spec import Endpoint, Healthcheck, Mount, NetworkConfig, PortMapping, Resources
 
 from ..backend import ContainerRequest
+from ..devices import HostGpus, gpu_devices
 from ..errors import ComposeError
 from ..model import Port, Project, Service
+from .files import file_mounts
 
 
 @dataclass
 class Lookups:
-    """What the conversion asks of the runtime: volumes, and the containers a service
-    shares namespaces or volumes with."""
+    """What the conversion asks of the runtime: volumes, images' files, and the
+    containers a service shares namespaces or volumes with."""
 
     volume_path: Callable[[str], str]  # a named volume's data directory (made if missing)
     anonymous_volume: Callable[[], str]  # a new anonymous volume's name
     container_of: Callable[[str], str]  # a running container of a service of the project
     mounts_of: Callable[[str], list[Mount]]  # a container's mounts (volumes_from)
     runtime_dir: str  # where a project's secrets and configs are written
+    image_root: Callable[[str], str]  # an image's files, read-only (type: image mounts)
+    host_gpus: Callable[[], HostGpus]  # the host's GPUs' device nodes
 
 
 def port_mapping(port: Port) -> PortMapping:
@@ -52,26 +54,13 @@ def _healthcheck(svc: Service) -> tuple[Healthcheck | None, bool]:
                        start_interval=hc.start_interval or 5.0), False
 
 
-def _files(project: Project, svc: Service, runtime_dir: str) -> list[Mount]:
-    """secrets and configs as read-only files."""
-    mounts = []
-    for kind, grants, known in (("secrets", svc.secrets, project.secrets),
-                                ("configs", svc.configs, project.configs)):
-        for grant in grants:
-            obj = known[grant.source]
-            if obj.file:
-                source = obj.file
-            else:  # under berth's run directory, root's alone; bound read-only
-                make_dir(os.path.join(runtime_dir, kind), 0o700)
-                source = os.path.join(runtime_dir, kind, grant.source)
-                content = obj.content if obj.content is not None else \
-                    project.environment.get(obj.environment or "", "")
-                atomic_write(source, content, 0o444)
-            if not os.path.exists(source):
-                raise ComposeError(f"service {svc.name!r}: {kind[:-1]} {grant.source!r} file "
-                                   f"{source} does not exist")
-            mounts.append(Mount(type="bind", source=source, target=grant.target, read_only=True))
-    return mounts
+def restart_policy(svc: Service) -> str:
+    """The runtime's policy string: docker's `NAME[:MAX]`, with deploy.restart_policy's
+    `;delay=S` and `;window=S` (runtime.monitor.restart)."""
+    timings = [f";{key}={value:g}" for key, value in (("delay", svc.restart_delay),
+                                                       ("window", svc.restart_window))
+               if value is not None]
+    return svc.restart + "".join(timings)
 
 
 def run_options(project: Project, request: ContainerRequest, lookups: Lookups) -> RunOptions:
@@ -83,7 +72,8 @@ def run_options(project: Project, request: ContainerRequest, lookups: Lookups) -
     svc = request.service
     inherited = {target.rstrip("/") or "/": volume
                  for target, volume in request.inherited_volumes.items()}
-    mounts = _mounts(project, svc, inherited, lookups)
+    mounts = _mounts(project, svc, inherited, lookups) + \
+        file_mounts(project, svc, request.name, lookups.runtime_dir)
     taken = {m.target.rstrip("/") or "/" for m in mounts}
     for target, volume in inherited.items():  # the image's VOLUMEs
         if target not in taken:
@@ -111,7 +101,7 @@ def run_options(project: Project, request: ContainerRequest, lookups: Lookups) -
                             cpu_shares=res.cpu_shares, pids=res.pids,
                             memory_reservation=res.memory_reservation, cpuset=res.cpuset,
                             swappiness=res.swappiness),
-        restart=svc.restart, stop_signal=svc.stop_signal, stop_timeout=svc.stop_grace_period,
+        restart=restart_policy(svc), stop_signal=svc.stop_signal, stop_timeout=svc.stop_grace_period,
         init=svc.init, tty=svc.tty if request.tty is None else request.tty,
         open_stdin=svc.stdin_open if request.stdin_open is None else request.stdin_open,
         auto_remove=request.auto_remove, healthcheck=healthcheck,
@@ -119,7 +109,8 @@ def run_options(project: Project, request: ContainerRequest, lookups: Lookups) -
         sysctls={k: v or "" for k, v in svc.sysctls.items()}, shm_size=res.shm_size,
         ipc=_namespace_mode(svc.ipc, lookups.container_of) or "private",
         pid_mode=_namespace_mode(svc.pid, lookups.container_of) or "",
-        devices=[[d.source, d.target, d.permissions] for d in svc.devices],
+        devices=[[d.source, d.target, d.permissions]
+                 for d in svc.devices + gpu_devices(svc, lookups.host_gpus())],
         log_max_size=svc.logging.max_size, log_max_files=svc.logging.max_files,
         uts=svc.uts or "", oom_score_adj=svc.oom_score_adj, **security)
 
@@ -148,6 +139,9 @@ def _mounts(project: Project, svc: Service, inherited: dict[str, str],
         elif mount.type == "tmpfs":
             mounts.append(Mount(type="tmpfs", target=mount.target, tmpfs_size=mount.tmpfs_size,
                                 tmpfs_mode=mount.tmpfs_mode, read_only=mount.read_only))
+        elif mount.type == "image":  # the image's files, read-only
+            mounts.append(Mount(type="bind", source=lookups.image_root(mount.source or ""),
+                                target=mount.target, read_only=True, subpath=mount.subpath))
         else:
             raise ComposeError(f"service {svc.name!r}: volume type {mount.type!r} is not supported")
     for target in svc.tmpfs:
@@ -156,12 +150,15 @@ def _mounts(project: Project, svc: Service, inherited: dict[str, str],
                      o[5:].isdigit()), None)
         mounts.append(Mount(type="tmpfs", target=path, tmpfs_size=size))
     for source in svc.volumes_from:
-        ref, _, mode = source.partition(":")
-        cid = ref[len("container:"):] if ref.startswith("container:") else lookups.container_of(ref)
+        if source.startswith("container:"):  # container:NAME[:MODE]
+            cid, _, mode = source[len("container:"):].partition(":")
+        else:  # SERVICE[:MODE]
+            ref, _, mode = source.partition(":")
+            cid = lookups.container_of(ref)
         for shared in lookups.mounts_of(cid):
             mounts.append(Mount(**{**shared.__dict__, "read_only": True}) if mode == "ro"
                           else shared)
-    return mounts + _files(project, svc, lookups.runtime_dir)
+    return mounts
 
 
 def _namespace_mode(value: str | None, container_of: Callable[[str], str]) -> str | None:

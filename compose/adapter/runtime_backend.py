@@ -18,10 +18,15 @@ from .. import backend as seam
 from ..backend import (BuildRequest, ContainerRequest, ContainerStats, DependencyFailed,
                        ExecRequest, NetworkRequest)
 from ..conditions import failure, judge
+from ..devices import HostGpus
 from ..errors import ComposeError
 from ..labels import ONEOFF, PROJECT, SERVICE, ContainerInfo, ResourceInfo, image_ref
 from ..model import Project, Service
+from . import artifacts
 from .buildspec import build_options
+from .files import remove_files
+from .imagemounts import ImageMounts
+from .pulls import PullRecord
 from .runspec import Lookups, run_options
 
 _WAKE_EVENTS = ("start", "die", "health_status", "gone", "restart")
@@ -114,6 +119,17 @@ class RuntimeBackend:
         except SecurityOptError as err:
             raise ComposeError(f"security_opt {err}") from None
 
+    def host_gpus(self) -> HostGpus:
+        """The NVIDIA GPUs' device nodes (/dev/nvidia0...) and the driver's shared ones."""
+        import glob
+        import re
+
+        gpus = sorted((p for p in glob.glob("/dev/nvidia*") if re.fullmatch(r"/dev/nvidia\d+", p)),
+                      key=lambda p: int(p[len("/dev/nvidia"):]))
+        shared = [p for p in ("/dev/nvidiactl", "/dev/nvidia-uvm", "/dev/nvidia-uvm-tools",
+                              "/dev/nvidia-modeset") if os.path.exists(p)]
+        return HostGpus(tuple(gpus), tuple(shared))
+
     def port_taken(self, host_ip: str, port: int, protocol: str) -> str | None:
         from runtime.network.api import NetworkError, reserve_port
         from runtime.spec import PortMapping
@@ -159,7 +175,9 @@ class RuntimeBackend:
             volume_path=lambda name: str(self.api.volumes.create(name, exist_ok=True).path),
             anonymous_volume=lambda: self.create_volume(None, {PROJECT: project.name}),
             container_of=container_of, mounts_of=lambda cid: list(self.api.get(cid).spec.mounts),
-            runtime_dir=str(self.paths.run / "compose" / project.name))
+            runtime_dir=self._runtime_dir(project.name),
+            image_root=ImageMounts(self.api.images, self.paths.run).root,
+            host_gpus=self.host_gpus)
         options = run_options(project, request, lookups)
         image = self.api.images.get(image_ref(project, request.service))
         return self._info(self.api.create(image, options))
@@ -177,7 +195,20 @@ class RuntimeBackend:
         self.api.restart(cid, timeout)
 
     def remove(self, cid: str, force: bool = False, volumes: bool = False) -> None:
+        """Remove a container, its secrets' and configs' files, and the image mounts no
+        container uses any more."""
+        container = self.api.get(cid)
         self.api.remove(cid, force=force, volumes=volumes)
+        project = container.spec.labels.get(PROJECT)
+        if project:
+            remove_files(self._runtime_dir(project), container.name)
+        mounts = ImageMounts(self.api.images, self.paths.run)
+        if mounts.any():  # (those of containers removed otherwise go too)
+            mounts.release(m.source for c in self.api.list() for m in c.spec.mounts if m.source)
+
+    def _runtime_dir(self, project: str) -> str:
+        """Where a project's containers' secrets and configs are written."""
+        return str(self.paths.run / "compose" / project)
 
     def pause(self, cid: str, pause: bool) -> None:
         self.api.pause(cid, pause)
@@ -232,7 +263,12 @@ class RuntimeBackend:
                         conf.max_concurrent_downloads)
 
     def pull(self, ref: str, platform: str | None, progress=None) -> str:
-        return self._registry().pull(ref, platform, progress).id
+        image_id = self._registry().pull(ref, platform, progress).id
+        PullRecord(self.paths.root, self.paths.locks).note(ref)
+        return image_id
+
+    def last_pulled(self, ref: str) -> float | None:
+        return PullRecord(self.paths.root, self.paths.locks).last(ref)
 
     def push(self, ref: str, progress=None) -> str:
         return self._registry().push(ref, progress)
@@ -246,12 +282,31 @@ class RuntimeBackend:
                           output=output)
         return builder.build(build_options(project, service, request, self.environ)).id
 
+    def check_build(self, project: Project, service: Service) -> list[str]:
+        from .buildcheck import check_build
+
+        return check_build(project, service)
+
     def remove_image(self, ref: str) -> None:
         in_use = {c.spec.image_id for c in self.api.list()}
         self.api.images.remove(ref, in_use)
 
     def prune_images(self) -> None:
         self.api.images.prune(False, {c.spec.image_id for c in self.api.list()})
+
+    def image_digest(self, ref: str) -> str:
+        return artifacts.registry_digest(self._registry(), ref)
+
+    def push_blobs(self, ref: str, blobs: Mapping[str, bytes], manifest: bytes,
+                   media_type: str) -> str:
+        return artifacts.push_blobs(self._registry(), ref, blobs, manifest, media_type)
+
+    def export(self, cid: str, dest: str) -> None:
+        artifacts.export(self.api, cid, dest)
+
+    def commit(self, cid: str, ref: str | None, author: str, message: str,
+               changes: list[str], pause: bool) -> str:
+        return artifacts.commit(self.api, cid, ref, author, message, changes, pause)
 
     # --- inside containers ---------------------------------------------------------------
 
@@ -286,10 +341,11 @@ class RuntimeBackend:
     def processes(self, cid: str) -> list[int]:
         return self.api.processes(cid)
 
-    def copy_in(self, cid: str, source: str, dest: str) -> None:
-        from runtime.filecopy import copy_in
+    def copy_in(self, cid: str, source: str, dest: str, archive: bool = False,
+                follow_link: bool = False) -> None:
+        from .copying import copy_into
 
-        copy_in(self.api, cid, source, dest)
+        copy_into(self.api, cid, source, dest, archive, follow_link)
 
     def copy_out(self, cid: str, source: str, dest: str) -> None:
         from runtime.filecopy import copy_out

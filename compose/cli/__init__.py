@@ -22,7 +22,9 @@ MODULES = {
     "watch": ("watch",), "container": ("engine.container", "engine.containerops"), "image": ("engine.image",),
     "network": ("engine.network",), "volume": ("engine.volume",),
     "login": ("engine.image",), "logout": ("engine.image",), "kube": ("kube",),
-    "system": ("engine.system",), "builder": ("engine.system",)}
+    "system": ("engine.system",), "builder": ("engine.system",),
+    "export": ("artifacts",), "commit": ("artifacts",), "publish": ("artifacts",),
+    "alpha": ("alpha",)}
 ALL_MODULES = tuple(sorted({name for names in MODULES.values() for name in names}))
 
 
@@ -32,6 +34,7 @@ def main() -> None:
 
     from .app import app
 
+    sys.argv[1:] = hoisted(sys.argv[1:])
     words = invoked(sys.argv[1:])
     for name in MODULES.get(words[0], ALL_MODULES) if words else ALL_MODULES:
         import_module(f"{__name__}.{name}")
@@ -53,7 +56,52 @@ def main() -> None:
 
 # berth's global options that take a value (see app.global_options)
 _GLOBAL_VALUES = {"-f", "--file", "-p", "--project-name", "--project-directory", "--env-file",
-                  "--profile"}
+                  "--profile", "--progress", "--ansi", "--parallel"}
+
+
+# berth's global options that docker compose takes after a command too (`up --dry-run`)
+_ANYWHERE = {"--dry-run": False, "--progress": True, "--ansi": True, "--parallel": True,
+             "--all-resources": False, "--compatibility": False}
+_OWN_DRY_RUN = ("kube",)  # commands with a --dry-run of their own
+_COMMAND_AFTER = ("run", "exec")  # what follows their first argument is the container's
+
+
+def hoisted(argv: list[str]) -> list[str]:
+    """`argv` with the global options given after the command moved before it (up to
+    `--`, and for run and exec up to their service)."""
+    words = invoked(argv)
+    if not words or words[0] in _OWN_DRY_RUN:
+        return argv
+    start = _command_at(argv) + 1
+    moved: list[str] = []
+    rest: list[str] = []
+    args = iter(argv[start:])
+    for arg in args:
+        name = arg.split("=", 1)[0]
+        if arg == "--" or (words[0] in _COMMAND_AFTER and not arg.startswith("-")):
+            rest.append(arg)
+            rest.extend(args)
+            break
+        if name in _ANYWHERE:
+            moved.append(arg)
+            if _ANYWHERE[name] and "=" not in arg:
+                moved.append(next(args, ""))
+        else:
+            rest.append(arg)
+    return argv[:start - 1] + moved + [argv[start - 1]] + rest
+
+
+def _command_at(argv: list[str]) -> int:
+    """The index of the command word, after the global options and their values."""
+    index = 0
+    while index < len(argv):
+        if argv[index] in _GLOBAL_VALUES:
+            index += 2
+        elif argv[index].startswith("-"):
+            index += 1
+        else:
+            return index
+    return index
 
 
 def invoked(argv: list[str]) -> list[str]:

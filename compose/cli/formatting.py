@@ -12,9 +12,13 @@ from common.units import human_duration
 
 
 def print_table(rows: list[list[str]], headers: list[str]) -> None:
+    typer.echo(table_text(rows, headers))
+
+
+def table_text(rows: list[list[str]], headers: list[str]) -> str:
     widths = [max([len(h)] + [len(r[i]) for r in rows]) for i, h in enumerate(headers)]
-    for row in [headers] + rows:
-        typer.echo("   ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip())
+    return "\n".join("   ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip()
+                     for row in [headers] + rows)
 
 
 def render_template(template: str, values: dict) -> str:

@@ -97,8 +97,8 @@ def logs(ctx: typer.Context, services: Optional[List[str]] = typer.Argument(None
 
     _, name = project_name(ctx)
     be = backend()
-    listed = [c for c in containers(name, be, services or ())
-              if index is None or c.number == index]
+    listed = [c for c in containers(name, be, services or (), oneoff=True)  # kept pre_start
+              if (not c.oneoff or c.hook) and (index is None or c.number == index)]  # hooks too
     if tail not in (None, "all") and not tail.isdigit():
         raise typer.BadParameter(f"{tail!r}: a number of lines or 'all'", param_hint="--tail")
     count = None if tail in (None, "all") else int(tail)
@@ -140,9 +140,28 @@ def port(ctx: typer.Context, service_: str = typer.Argument(..., metavar="SERVIC
     raise ComposeError(f"no port {target}/{protocol} published for {info.name}")
 
 
+def _formatted(rows: list[dict], fmt: str, table: tuple[list[str], list[str]]) -> None:
+    """Rows as a table (`table`: headers, then the keys of their columns), one JSON
+    object per line, or a {{.Field}} template per row."""
+    if fmt == "json":
+        for row in rows:
+            typer.echo(json.dumps(row))
+    elif fmt == "table":
+        headers, keys = table
+        print_table([[str(row[k]) for k in keys] for row in rows], headers)
+    elif fmt.startswith("table "):
+        template = fmt[len("table "):]
+        for row in rows:
+            typer.echo(render_template(template, row))
+    else:
+        for row in rows:
+            typer.echo(render_template(fmt, row))
+
+
 @app.command("images")
 def images(ctx: typer.Context, services: Optional[List[str]] = typer.Argument(None, metavar="[SERVICE...]"),
-           quiet: bool = typer.Option(False, "-q", "--quiet")) -> None:
+           quiet: bool = typer.Option(False, "-q", "--quiet"),
+           fmt: str = typer.Option("table", "--format", help="table, json or a {{.Field}} template")) -> None:
     """List the images the project's containers use."""
     from common.reference import parse
 
@@ -156,13 +175,16 @@ def images(ctx: typer.Context, services: Optional[List[str]] = typer.Argument(No
     for c in listed:
         ref = parse(c.image).familiar() if not c.image.startswith("sha256:") else "<none>"
         repo, _, tag = ref.rpartition(":")
-        rows.append([c.name, repo or ref, tag, c.image_id.split(":")[1][:12]])
-    print_table(rows, ["CONTAINER", "REPOSITORY", "TAG", "IMAGE ID"])
+        rows.append({"ContainerName": c.name, "Repository": repo or ref, "Tag": tag,
+                     "ID": c.image_id, "ShortID": c.image_id.split(":")[-1][:12]})
+    _formatted(rows, fmt, (["CONTAINER", "REPOSITORY", "TAG", "IMAGE ID"],
+                           ["ContainerName", "Repository", "Tag", "ShortID"]))
 
 
 @app.command("volumes")
 def volumes(ctx: typer.Context, services: Optional[List[str]] = typer.Argument(None, metavar="[SERVICE...]"),
-            quiet: bool = typer.Option(False, "-q", "--quiet")) -> None:
+            quiet: bool = typer.Option(False, "-q", "--quiet"),
+            fmt: str = typer.Option("table", "--format", help="table, json or a {{.Field}} template")) -> None:
     """List the project's volumes (those its services mount, with SERVICE...)."""
     project, name = project_name(ctx)
     listed = backend().volumes(name)
@@ -174,15 +196,24 @@ def volumes(ctx: typer.Context, services: Optional[List[str]] = typer.Argument(N
         for vol in listed:
             typer.echo(vol.name)
         return
-    print_table([["local", vol.name] for vol in listed], ["DRIVER", "VOLUME NAME"])
+    rows = [{"Driver": "local", "Name": vol.name, "Labels": dict(vol.labels)} for vol in listed]
+    _formatted(rows, fmt, (["DRIVER", "VOLUME NAME"], ["Driver", "Name"]))
 
 
 @app.command("ls")
 def ls(all_: bool = typer.Option(False, "-a", "--all"), quiet: bool = typer.Option(False, "-q", "--quiet"),
-       fmt: str = typer.Option("table", "--format")) -> None:
+       fmt: str = typer.Option("table", "--format", help="table or json"),
+       filters: Optional[List[str]] = typer.Option(None, "--filter", help="name=NAME")) -> None:
     """List projects, with their status and compose files."""
     from collections import defaultdict
 
+    wanted = []
+    for item in filters or []:
+        key, _, value = item.partition("=")
+        if key != "name" or not value:
+            raise typer.BadParameter(f"{item!r}: berth filters on name=NAME",
+                                     param_hint="--filter")
+        wanted.append(value)
     projects: dict[str, list[ContainerInfo]] = defaultdict(list)
     for info in backend().containers(None):
         projects[info.labels[PROJECT]].append(info)
@@ -193,24 +224,38 @@ def ls(all_: bool = typer.Option(False, "-a", "--all"), quiet: bool = typer.Opti
             counts[c.status] += 1
         if not all_ and not counts.get("running"):
             continue
+        if wanted and not any(w in name for w in wanted):  # docker's: a part of the name
+            continue
         status = ", ".join(f"{k}({v})" for k, v in sorted(counts.items()))
-        rows.append([name, status, cs[0].labels.get(CONFIG_FILES, "")])
+        rows.append({"Name": name, "Status": status,
+                     "ConfigFiles": cs[0].labels.get(CONFIG_FILES, "")})
     if quiet:
         for row in rows:
-            typer.echo(row[0])
-    elif fmt == "json":
-        typer.echo(json.dumps([{"Name": r[0], "Status": r[1], "ConfigFiles": r[2]} for r in rows]))
-    else:
-        print_table(rows, ["NAME", "STATUS", "CONFIG FILES"])
+            typer.echo(row["Name"])
+        return
+    _formatted(rows, fmt, (["NAME", "STATUS", "CONFIG FILES"], ["Name", "Status", "ConfigFiles"]))
+
+
+def event_record(info: ContainerInfo, event: dict) -> dict:
+    """A container's event as `events --json` prints it."""
+    stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.localtime(event.get("time", 0)))
+    action = event["event"] + (f": {event['status']}" if "status" in event else "")
+    return {"time": stamp, "type": "container", "action": action, "id": info.id,
+            "service": info.service,
+            "attributes": {"name": info.name, **{k: v for k, v in event.items()
+                                                 if k not in ("event", "time")}}}
 
 
 @app.command("events")
 def events(ctx: typer.Context, services: Optional[List[str]] = typer.Argument(None, metavar="[SERVICE...]"),
-           as_json: bool = typer.Option(False, "--json")) -> None:
-    """Stream the project's container events."""
+           as_json: bool = typer.Option(False, "--json"),
+           since: Optional[str] = typer.Option(None, "--since", help="Only events from then on."),
+           until: Optional[str] = typer.Option(None, "--until", help="Stop at that time.")) -> None:
+    """Stream the project's container events (the ones from --since on, until --until)."""
     import queue
 
     _, name = project_name(ctx)
+    since_ts, until_ts = parse_since(since, "--since"), parse_since(until, "--until")
     be = backend()
     out: queue.Queue = queue.Queue()
     watched: set[str] = set()
@@ -221,55 +266,96 @@ def events(ctx: typer.Context, services: Optional[List[str]] = typer.Argument(No
                 out.put((info, event))
         watched.discard(info.id)
 
+    def show(info: ContainerInfo, event: dict) -> None:
+        record = event_record(info, event)
+        if as_json:
+            typer.echo(json.dumps(record))
+        else:
+            typer.echo(f"{record['time']} container {record['action']} {info.id} "
+                       f"(name={info.name})")
+
+    if since_ts is not None:  # what happened before now, from the containers' records
+        for info, event in past_events(containers(name, be, services or ()), since_ts,
+                                       until_ts):
+            show(info, event)
     try:
-        while True:
+        while until_ts is None or time.time() < until_ts:
             for info in containers(name, be, services or (), all=False):
                 if info.id not in watched:
                     watched.add(info.id)
                     threading.Thread(target=watch, args=(info,), daemon=True).start()
             try:
-                info, event = out.get(timeout=0.5)
+                info, event = out.get(timeout=0.5 if until_ts is None else
+                                      max(0.01, min(0.5, until_ts - time.time())))
             except queue.Empty:
                 continue
-            stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.localtime(event.get("time", 0)))
-            action = event["event"] + (f": {event['status']}" if "status" in event else "")
-            if as_json:
-                typer.echo(json.dumps({"time": stamp, "type": "container", "action": action,
-                                       "id": info.id, "service": info.service,
-                                       "attributes": {"name": info.name,
-                                                      **{k: v for k, v in event.items()
-                                                         if k not in ("event", "time")}}}))
-            else:
-                typer.echo(f"{stamp} container {action} {info.id} (name={info.name})")
+            when = event.get("time", 0)
+            if (since_ts is not None and when < since_ts) or \
+                    (until_ts is not None and when > until_ts):
+                continue
+            show(info, event)
     except KeyboardInterrupt:
         return
 
 
+def past_events(listed: list[ContainerInfo], since: float, until: float | None
+                ) -> list[tuple[ContainerInfo, dict]]:
+    """The create, start and die events the containers' records tell of, from `since`
+    (to `until`), in time order: a monitor pushes events as they happen and keeps no
+    history of its own."""
+    found = []
+    for info in listed:
+        for when, event in ((info.created, {"event": "create"}),
+                            (info.started, {"event": "start"}),
+                            (info.finished if not info.running else 0,
+                             {"event": "die", "exit_code": info.exit_code})):
+            if when and when >= since and (until is None or when <= until):
+                found.append((when, info, {**event, "time": when}))
+    return [(info, event) for _, info, event in sorted(found, key=lambda item: item[0])]
+
+
 @app.command("stats")
 def stats(ctx: typer.Context, services: Optional[List[str]] = typer.Argument(None, metavar="[SERVICE...]"),
-          no_stream: bool = typer.Option(False, "--no-stream")) -> None:
-    """CPU, memory and pids of the project's running containers (from their cgroups)."""
+          all_: bool = typer.Option(False, "-a", "--all", help="Stopped containers too."),
+          fmt: str = typer.Option("table", "--format", help="table, json or a {{.Field}} template"),
+          no_stream: bool = typer.Option(False, "--no-stream", help="One reading, then exit."),
+          no_trunc: bool = typer.Option(False, "--no-trunc", help="Full container ids.")) -> None:
+    """CPU, memory and pids of the project's containers (from their cgroups)."""
     _, name = project_name(ctx)
     be = backend()
     previous: dict[str, tuple[int, float]] = {}
     while True:
         rows = []
-        for info in containers(name, be, services or (), all=False):
-            data = be.stats(info.id)
-            now = time.monotonic()
-            used, then = previous.get(info.id, (data.cpu_ns, now))
-            previous[info.id] = (data.cpu_ns, now)
-            limit = data.memory_limit
-            limit_text = human_size(limit) if 0 < limit < (1 << 60) else "unlimited"
-            rows.append([info.id[:12], info.name,
-                         f"{cpu_percent(data.cpu_ns, used, now - then) if now > then else 0.0:.2f}%",
-                         f"{human_size(data.memory)} / {limit_text}", str(data.pids)])
-        if not no_stream:
+        for info in containers(name, be, services or (), all=all_):
+            rows.append(_stats_row(be, info, previous, no_trunc))
+        if not no_stream and fmt == "table":
             typer.echo("\x1b[2J\x1b[H", nl=False)
-        print_table(rows, ["CONTAINER ID", "NAME", "CPU %", "MEM USAGE / LIMIT", "PIDS"])
+        _formatted(rows, fmt, (["CONTAINER ID", "NAME", "CPU %", "MEM USAGE / LIMIT", "PIDS"],
+                               ["ID", "Name", "CPUPerc", "MemUsage", "PIDs"]))
         if no_stream:
             return
         time.sleep(1)
+
+
+def _stats_row(be, info: ContainerInfo, previous: dict, no_trunc: bool) -> dict:
+    """One container's reading (CPU from the last reading's difference); zeros for a
+    container that does not run."""
+    cid = info.id if no_trunc else info.id[:12]
+    if not info.running:
+        return {"ID": cid, "Name": info.name, "CPUPerc": "0.00%", "MemUsage": "0B / 0B",
+                "MemPerc": "0.00%", "PIDs": "0"}
+    data = be.stats(info.id)
+    now = time.monotonic()
+    used, then = previous.get(info.id, (data.cpu_ns, now))
+    previous[info.id] = (data.cpu_ns, now)
+    limit = data.memory_limit
+    bounded = 0 < limit < (1 << 60)
+    return {"ID": cid, "Name": info.name,
+            "CPUPerc": f"{cpu_percent(data.cpu_ns, used, now - then) if now > then else 0.0:.2f}%",
+            "MemUsage": f"{human_size(data.memory)} / "
+                        f"{human_size(limit) if bounded else 'unlimited'}",
+            "MemPerc": f"{data.memory / limit * 100:.2f}%" if bounded else "0.00%",
+            "PIDs": str(data.pids)}
 
 
 @app.command("version")

@@ -20,11 +20,15 @@ def _shown(title: str, work) -> None:
 
 
 @app.command("start")
-def start(ctx: typer.Context, services: Optional[List[str]] = typer.Argument(None, metavar="[SERVICE...]")) -> None:
+def start(ctx: typer.Context, services: Optional[List[str]] = typer.Argument(None, metavar="[SERVICE...]"),
+          wait: bool = typer.Option(False, "--wait", help="Wait until running (healthy, or exited 0)."),
+          wait_timeout: Optional[float] = typer.Option(None, "--wait-timeout")) -> None:
     """Start existing containers, dependencies first, each followed by its post_start hooks."""
     project, name = project_name(ctx)
     be = backend()
     _shown("Running", lambda shown: service.start(name, project, be, services or (), shown))
+    if wait:
+        service.wait_ready(name, project, be, list(services or ()), wait_timeout)
 
 
 @app.command("stop")

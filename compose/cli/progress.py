@@ -1,8 +1,11 @@
-"""The service API's events on the terminal, like docker compose v2: a live line per
-object on a terminal, plain lines otherwise; notes above them, build output as it comes.
+"""The service API's events on the terminal, like docker compose v2 (`--progress`): a live
+line per object on a terminal (tty), plain lines otherwise (plain), one JSON object per
+line (json: {"id", "status", "text"}, as docker compose writes them), or nothing
+(quiet); notes above them, build output as it comes. With --dry-run every line says so.
 Thread-safe: the executor reports from many threads."""
 from __future__ import annotations
 
+import json
 import sys
 import threading
 import time
@@ -25,10 +28,14 @@ class Progress:
     """A Reporter (call it with events); `close` it when the work is over."""
 
     def __init__(self, stream=None, tty: bool | None = None, title: str = "Running",
-                 builds: bool = True) -> None:
+                 builds: bool = True, mode: str | None = None, dry_run: bool = False) -> None:
         self.builds = builds  # show what builds print
         self.stream = stream or sys.stderr
-        self.tty = self.stream.isatty() if tty is None else tty
+        if mode is None:
+            mode = "tty" if (self.stream.isatty() if tty is None else tty) else "plain"
+        self.mode = mode
+        self.tty = mode == "tty"
+        self.dry_run = "DRY-RUN MODE - " if dry_run else ""
         self.title = title
         self.lines: dict[tuple[str, str], _Line] = {}
         self.lock = threading.Lock()
@@ -52,12 +59,17 @@ class Progress:
             elapsed = (line.ended or time.monotonic()) - line.started
             mark, style = ("✘", "red") if line.failed else ("✔", "green") if line.ended else ("⠿", "cyan")
             out.append(f" {mark} ", style=style)
-            out.append(f"{line.kind} {line.name}".ljust(40))
+            out.append(f"{self.dry_run}{line.kind} {line.name}".ljust(40))
             out.append(f" {line.text}".ljust(12), style="red" if line.failed else None)
             out.append(f" {elapsed:.1f}s\n", style="dim")
         return out
 
     def __call__(self, event: Event) -> None:
+        if self.mode == "quiet":
+            return
+        if self.mode == "json":
+            self._json(event)
+            return
         if isinstance(event, Step):
             self.update(event.kind, event.name, event.status, event.state == DONE,
                         event.state == FAILED)
@@ -78,11 +90,32 @@ class Progress:
                 line.failed = failed
         if not self.tty:
             with self.lock:
-                self.stream.write(f" {kind} {name}  {text}\n")
+                self.stream.write(f" {self.dry_run}{kind} {name}  {text}\n")
                 self.stream.flush()
+
+    def _json(self, event: Event) -> None:
+        if isinstance(event, Step):
+            status = {DONE: "Done", FAILED: "Error"}.get(event.state, "Working")
+            record = {"id": f"{event.kind} {event.name}", "status": status, "text": event.status}
+        elif isinstance(event, Output):
+            if not self.builds:
+                return
+            record = {"id": event.source, "text": event.text, "tail": True}
+        else:
+            record = {"text": event.render()}
+        if self.dry_run:
+            record = {"dry-run": True, **record}
+        with self.lock:
+            self.stream.write(json.dumps(record) + "\n")
+            self.stream.flush()
 
     def note(self, text: str) -> None:
         """A message above the progress lines."""
+        if self.mode == "quiet":
+            return
+        if self.mode == "json":
+            self._json(Note(text))
+            return
         if self.live is not None:
             self.live.console.print(text, markup=False, highlight=False)
         else:

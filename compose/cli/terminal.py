@@ -43,12 +43,62 @@ def _write_all(fd: int, data: bytes) -> None:
         data = data[written:]
 
 
-def attach(attachment: Attachment, stdin: bool, tty: bool) -> int:
-    """Relay between this process's stdio and an attachment until the container exits."""
+DETACH_KEYS = "ctrl-p,ctrl-q"
+DETACHED = -2  # what attach returns when the user detached with the detach keys
+
+
+def parse_detach_keys(text: str) -> bytes:
+    """docker's `--detach-keys`: `ctrl-p,ctrl-q`, `a,b`, `ctrl-@`..."""
+    out = bytearray()
+    for key in text.split(","):
+        key = key.strip()
+        if len(key) == 1:
+            out.append(ord(key))
+        elif key.startswith("ctrl-") and len(key) == 6 and \
+                (key[5].isalpha() or key[5] in "@[\\]^_"):
+            out.append(ord(key[5].upper()) & 0x1f)
+        else:
+            raise ValueError(f"invalid detach key {key!r}: use a letter, or ctrl-<letter>, "
+                             "separated by commas")
+    return bytes(out)
+
+
+class _DetachKeys:
+    """Holds back what could be the start of the detach sequence until it is known."""
+
+    def __init__(self, sequence: bytes) -> None:
+        self.sequence = sequence
+        self.pending = b""
+
+    def feed(self, data: bytes) -> tuple[bytes, bool]:
+        """(what to pass on, whether the whole sequence was typed)."""
+        if not self.sequence:
+            return data, False
+        out = bytearray()
+        for byte in data:
+            if byte == self.sequence[len(self.pending)]:
+                self.pending += bytes([byte])
+                if self.pending == self.sequence:
+                    return bytes(out), True
+            else:
+                out += self.pending + bytes([byte])
+                self.pending = b""
+        return bytes(out), False
+
+
+def attach(attachment: Attachment, stdin: bool, tty: bool, detach_keys: bytes = b"",
+           on_signal: Callable[[int], None] | None = None) -> int:
+    """Relay between this process's stdio and an attachment until the container exits
+    (its exit code), or the user types `detach_keys` (DETACHED). With `on_signal`,
+    SIGINT and SIGTERM received meanwhile are passed to it (docker's --sig-proxy)."""
     stdin_open = stdin
+    keys = _DetachKeys(detach_keys if tty and stdin else b"")
     if tty:
         attachment.resize(*terminal_size())
         signal.signal(signal.SIGWINCH, lambda *_: attachment.resize(*terminal_size()))
+    if on_signal is not None and not tty:
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(signum, lambda number, _frame: on_signal(number))
     with raw_terminal(tty and stdin):
         while True:
             readable = [attachment] + ([0] if stdin_open else [])
@@ -59,7 +109,12 @@ def attach(attachment: Attachment, stdin: bool, tty: bool) -> int:
             if 0 in ready:
                 data = os.read(0, 65536)
                 if data:
-                    attachment.send(data)
+                    data, detached = keys.feed(data)
+                    if data:
+                        attachment.send(data)
+                    if detached:
+                        attachment.close()
+                        return DETACHED
                 else:
                     stdin_open = False
                     if not tty:

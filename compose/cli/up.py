@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import signal
-import sys
 import threading
 import time
 from typing import List, Optional
@@ -11,7 +10,7 @@ import typer
 
 from .. import service
 from ..labels import ContainerInfo
-from .app import app, backend, load, progress, project_name
+from .app import app, backend, color, load, options, parallel, progress, project_name
 
 
 def check_pull(pull: str | None) -> None:
@@ -31,10 +30,14 @@ def parse_scale(items: list[str] | None, hint: str = "--scale") -> dict[str, int
 
 
 def converge(ctx: typer.Context, request: service.UpRequest, quiet_build: bool = False):
-    """service.up on the project the command line names, shown as it goes; returns
-    (project, backend, the services brought up)."""
+    """service.up on the project the command line names (with the global options that
+    bear on it), shown as it goes; returns (project, backend, the services brought up)."""
+    import dataclasses
+
     project = load(ctx, request.services)
     be = backend()
+    request = dataclasses.replace(request, parallel=parallel(),
+                                  all_resources=options().all_resources)
     shown = progress("Running", builds=not quiet_build)
     try:
         selected = service.up(project, be, request, shown)
@@ -51,6 +54,8 @@ def up(ctx: typer.Context, services: Optional[List[str]] = typer.Argument(None, 
        pull: Optional[str] = typer.Option(None, "--pull", help="always, missing or never"),
        force_recreate: bool = typer.Option(False, "--force-recreate"),
        no_recreate: bool = typer.Option(False, "--no-recreate"),
+       always_recreate_deps: bool = typer.Option(False, "--always-recreate-deps",
+                                                 help="Recreate the dependencies of the services named."),
        renew_anon_volumes: bool = typer.Option(False, "-V", "--renew-anon-volumes",
                                                help="New anonymous volumes for recreated containers."),
        no_deps: bool = typer.Option(False, "--no-deps"),
@@ -63,6 +68,8 @@ def up(ctx: typer.Context, services: Optional[List[str]] = typer.Argument(None, 
        abort_on_container_failure: bool = typer.Option(False, "--abort-on-container-failure"),
        exit_code_from: Optional[str] = typer.Option(None, "--exit-code-from"),
        attach: Optional[List[str]] = typer.Option(None, "--attach"),
+       attach_dependencies: bool = typer.Option(False, "--attach-dependencies",
+                                                help="Show the output of the dependencies too."),
        no_attach: Optional[List[str]] = typer.Option(None, "--no-attach"),
        timestamps: bool = typer.Option(False, "--timestamps"),
        no_color: bool = typer.Option(False, "--no-color"),
@@ -75,18 +82,23 @@ def up(ctx: typer.Context, services: Optional[List[str]] = typer.Argument(None, 
        watch: bool = typer.Option(False, "-w", "--watch", help="Also watch (develop.watch).")) -> None:
     """Create and start the project's containers; follow their output unless -d."""
     check_pull(pull)
+    exclusive(("--no-recreate", no_recreate), ("--force-recreate", force_recreate))
+    exclusive(("--no-recreate", no_recreate), ("--always-recreate-deps", always_recreate_deps))
+    exclusive(("--attach", bool(attach)), ("--attach-dependencies", attach_dependencies))
+    exclusive(("-d", detach or wait), ("--attach-dependencies", attach_dependencies))
     started = time.time()
     project, be, selected = converge(ctx, service.UpRequest(
         services=tuple(services or ()), no_deps=no_deps, build=build, no_build=no_build,
         pull=pull, start=not no_start, wait_timeout=wait_timeout,
         force_recreate=force_recreate, no_recreate=no_recreate,
         remove_orphans=remove_orphans, scale=parse_scale(scale),
-        renew_anon_volumes=renew_anon_volumes), quiet_build)
+        renew_anon_volumes=renew_anon_volumes, always_recreate_deps=always_recreate_deps),
+        quiet_build)
     if no_start:
         return
     if detach:
         if wait:
-            service.wait_ready(project, be, selected, wait_timeout)
+            service.wait_ready(project.name, project, be, selected, wait_timeout)
         return
     if watch:
         from .watch import make_watcher
@@ -95,11 +107,20 @@ def up(ctx: typer.Context, services: Optional[List[str]] = typer.Argument(None, 
         threading.Thread(target=watcher.run, args=(threading.Event(),), daemon=True).start()
     abort = ("failure" if abort_on_container_failure and not abort_on_container_exit
              else "exit" if abort_on_container_exit or exit_code_from else None)
+    if not attach and services and not attach_dependencies:
+        attach = list(services)  # the services named, not their dependencies
     code = follow_up(project, be, selected, started, timeout=timeout, abort=abort,
                      exit_code_from=exit_code_from, attach=attach, no_attach=no_attach,
-                     timestamps=timestamps, color=not no_color and sys.stdout.isatty(),
+                     timestamps=timestamps, color=not no_color and color(),
                      prefix=not no_log_prefix)
     raise typer.Exit(code)
+
+
+def exclusive(*flags: tuple[str, bool]) -> None:
+    """At most one of these flags."""
+    given = [name for name, on in flags if on]
+    if len(given) > 1:
+        raise typer.BadParameter(f"{given[0]} and {given[1]} cannot be used together")
 
 
 def follow_up(project, be, services, since, *, timeout, abort, exit_code_from, attach,

@@ -81,6 +81,8 @@ KEYS: dict[str, tuple[str, str]] = {
     "platform": (MAPPED, "nodeSelector kubernetes.io/os and kubernetes.io/arch"),
     "ports": (MAPPED, "a Service"),
     "post_start": (MAPPED, "lifecycle.postStart"),
+    "pre_start": (DROPPED, "not converted yet: run the hooks' commands as a Job, or as "
+                           "initContainers of the workload"),
     "pre_stop": (MAPPED, "lifecycle.preStop"),
     "privileged": (MAPPED, "securityContext.privileged"),
     "profiles": (MAPPED, "applied at conversion: only active services are converted"),

@@ -21,8 +21,8 @@ from typing import Any
 from .. import cgroups, eventlog, ptys
 from .. import state as statefile
 from ..init import exit_code
-from ..network import setup as network_setup
 from ..fsutil import read_json
+from ..network import setup as network_setup
 from ..paths import Paths
 from ..protocol import ERROR, EXIT, RESIZE, STDIN, STDIN_CLOSE, STDOUT, Message, event, exited, \
     failed, line, ok, signal_number
@@ -45,9 +45,9 @@ def handles(pid: int, signum: int, proc: str = "/proc") -> bool:
     grace period for it waits for nothing."""
     try:
         with open(f"{proc}/{pid}/status") as handle:
-            for line in handle:
-                if line.startswith("SigCgt:"):
-                    return bool(int(line.split()[1], 16) >> (signum - 1) & 1)
+            for entry in handle:
+                if entry.startswith("SigCgt:"):
+                    return bool(int(entry.split()[1], 16) >> (signum - 1) & 1)
     except (OSError, ValueError):
         pass
     return True  # unknown: wait as usual

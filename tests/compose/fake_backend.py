@@ -2,7 +2,8 @@
 
 Containers don't run; what they do once started is set per service with `behave`
 (exit with a code, become healthy or unhealthy, fail to start), hooks and execs answer
-with the code `exec_codes` says. Every change is logged in `calls`, in order, as text
+with the code `exec_codes` says (pre_start hooks' containers too, by their command's first
+word). Every change is logged in `calls`, in order, as text
 (`start demo-web-1`), so tests read what happened the way they read a plan.
 """
 from __future__ import annotations
@@ -18,6 +19,7 @@ from typing import Callable, Iterator, Mapping
 from compose.backend import (BuildRequest, ContainerRequest, ContainerStats, ExecRequest,
                              ImageConfig, NetworkRequest)
 from compose.conditions import failure, judge
+from compose.devices import HostGpus
 from compose.backend import DependencyFailed
 from compose.errors import ComposeError
 from compose.labels import ContainerInfo, ResourceInfo, PROJECT, image_ref
@@ -73,6 +75,10 @@ class FakeBackend:
         self.exec_codes: dict[str, int] = {}  # a command's first word -> its exit code
         self.taken_ports: set[tuple[str, int, str]] = set()
         self.unpullable: set[str] = set()
+        self.pulled: dict[str, float] = {}  # image ref -> when it was last pulled
+        self.gpus = HostGpus()  # the host's GPUs (none)
+        self.artifacts: dict[str, tuple] = {}  # ref -> (blobs, manifest, media type) pushed
+        self.build_warnings: dict[str, list[str]] = {}  # service -> what `build --check` finds
         self.ids = itertools.count(1)
         self.locks: dict[str, threading.Lock] = {}
 
@@ -139,12 +145,18 @@ class FakeBackend:
             return None
         return ImageConfig(exposed_ports=self.exposed.get(ref, ()))
 
+    def last_pulled(self, ref: str) -> float | None:
+        return self.pulled.get(ref)
+
     # --- preflight -----------------------------------------------------------------------
 
     def check_service(self, project: Project, service: Service) -> None:
         for opt in service.security_opt:
             if opt.startswith("seccomp=") and opt != "seccomp=unconfined":
                 raise ComposeError(f"security_opt {opt!r}: profile files are not supported")
+
+    def host_gpus(self) -> HostGpus:
+        return self.gpus
 
     def port_taken(self, host_ip: str, port: int, protocol: str) -> str | None:
         if (host_ip, port, protocol) in self.taken_ports:
@@ -218,6 +230,10 @@ class FakeBackend:
     def _run(self, info: ContainerInfo) -> None:
         """The container's command starts: it does what its service's behaviour says."""
         cid = info.id
+        if info.hook:  # a pre_start hook: exits at once, with the code its command gets
+            self._set(cid, status="exited", exit_code=self.exec_codes.get(
+                (info.command or ["?"])[0], 0))
+            return
         behaviour = self.behaviours.get(info.service, Behaviour())
         if behaviour.start_error:
             self._set(cid, status="exited", exit_code=125, error=behaviour.start_error)
@@ -284,6 +300,7 @@ class FakeBackend:
         if ref in self.unpullable:
             raise ComposeError(f"cannot reach registry for {ref}")
         self.log(f"pull {ref}")
+        self.pulled[ref] = time.time()
         return self.has_image(ref).images[ref]
 
     def push(self, ref: str, progress=None) -> str:
@@ -299,12 +316,35 @@ class FakeBackend:
             self.images[tag] = self.has_image(ref).images[ref]
         return self.has_image(ref).images[ref]
 
+    def check_build(self, project: Project, service: Service) -> list[str]:
+        self.log(f"check {image_ref(project, service)}")
+        return list(self.build_warnings.get(service.name, ()))
+
     def remove_image(self, ref: str) -> None:
         self.log(f"remove image {ref}")
         self.images.pop(ref, None)
 
     def prune_images(self) -> None:
         self.log("prune images")
+
+    def image_digest(self, ref: str) -> str:
+        if ref in self.unpullable:
+            raise ComposeError(f"cannot reach registry for {ref}")
+        return "sha256:" + hashlib.sha256(f"remote {ref}".encode()).hexdigest()
+
+    def push_blobs(self, ref: str, blobs: Mapping[str, bytes], manifest: bytes,
+                   media_type: str) -> str:
+        self.log(f"push artifact {ref} ({len(blobs)} blobs)")
+        self.artifacts[ref] = (dict(blobs), manifest, media_type)
+        return "sha256:" + hashlib.sha256(manifest).hexdigest()
+
+    def export(self, cid: str, dest: str) -> None:
+        self.log(f"export {self.container(cid).name} to {dest}")
+
+    def commit(self, cid: str, ref: str | None, author: str, message: str,
+               changes: list[str], pause: bool) -> str:
+        self.log(f"commit {self.container(cid).name} as {ref}")
+        return self.has_image(ref or cid).images[ref or cid]
 
     # --- inside containers ---------------------------------------------------------------
 
@@ -322,6 +362,8 @@ class FakeBackend:
              follow: bool = False) -> Iterator[FakeLine]:
         info = self.container(cid)
         lines = self.behaviours.get(info.service, Behaviour()).output
+        if info.hook:
+            lines = [f"ran {' '.join(info.command)}"]
         yield from (FakeLine("2026-01-01T00:00:00Z", "stdout", f"{text}\n")
                     for text in (lines[-tail:] if tail else lines))
         while follow and cid in self.infos and self.infos[cid].running:
@@ -336,8 +378,10 @@ class FakeBackend:
     def processes(self, cid: str) -> list[int]:
         return [1]
 
-    def copy_in(self, cid: str, source: str, dest: str) -> None:
-        self.log(f"copy {source} into {self.container(cid).name}:{dest}")
+    def copy_in(self, cid: str, source: str, dest: str, archive: bool = False,
+                follow_link: bool = False) -> None:
+        how = " (archive)" if archive else ""
+        self.log(f"copy {source} into {self.container(cid).name}:{dest}{how}")
 
     def copy_out(self, cid: str, source: str, dest: str) -> None:
         self.log(f"copy {self.container(cid).name}:{source} to {dest}")

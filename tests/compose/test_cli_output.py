@@ -30,6 +30,59 @@ def test_progress_lines_without_a_terminal():
     assert shown.lines[("Network", "demo_default")].failed
 
 
+def test_progress_as_json_lines_and_in_dry_run_mode():
+    """--progress json: one object per line, as docker compose writes them."""
+    import json
+
+    stream = io.StringIO()
+    shown = Progress(stream, mode="json", dry_run=True)
+    shown(Step("Container", "demo-web-1", "Started", DONE))
+    shown(Step("Image", "redis", "Error", FAILED))
+    shown(Note("WARN x"))
+    shown(Output("web", "Step 1/2"))
+    shown.close()
+    assert [json.loads(line) for line in stream.getvalue().splitlines()] == [
+        {"dry-run": True, "id": "Container demo-web-1", "status": "Done", "text": "Started"},
+        {"dry-run": True, "id": "Image redis", "status": "Error", "text": "Error"},
+        {"dry-run": True, "text": "WARN x"},
+        {"dry-run": True, "id": "web", "text": "Step 1/2", "tail": True}]
+    plain = io.StringIO()
+    shown = Progress(plain, mode="plain", dry_run=True)
+    shown(Step("Container", "demo-web-1", "Created"))
+    quiet = io.StringIO()
+    silent = Progress(quiet, mode="quiet")
+    silent(Step("Container", "demo-web-1", "Created"))
+    silent.note("nothing")
+    assert plain.getvalue() == " DRY-RUN MODE - Container demo-web-1  Created\n"
+    assert quiet.getvalue() == ""
+
+
+def test_detach_keys():
+    from compose.cli.terminal import _DetachKeys, parse_detach_keys
+
+    assert parse_detach_keys("ctrl-p,ctrl-q") == b"\x10\x11"
+    assert parse_detach_keys("a,ctrl-@") == b"a\x00"
+    with pytest.raises(ValueError, match="invalid detach key 'ctrl-'"):
+        parse_detach_keys("ctrl-")
+    keys = _DetachKeys(b"\x10\x11")
+    assert keys.feed(b"ls\x10") == (b"ls", False)  # held back: maybe the sequence
+    assert keys.feed(b"x") == (b"\x10x", False)  # it was not
+    assert keys.feed(b"\x10\x11") == (b"", True)
+
+
+def test_past_events_come_from_the_containers_records():
+    from compose.cli.inspect import past_events
+    from compose.labels import ContainerInfo
+
+    ran = ContainerInfo("c1", "demo-job-1", {}, "exited", 3, None, "x", "x", [], 10.0, 20.0, 30.0)
+    runs = ContainerInfo("c2", "demo-web-1", {}, "running", None, None, "x", "x", [], 5.0, 25.0,
+                         0.0)
+    got = [(info.name, event["event"], event["time"])
+           for info, event in past_events([ran, runs], 10.0, 28.0)]
+    assert got == [("demo-job-1", "create", 10.0), ("demo-job-1", "start", 20.0),
+                   ("demo-web-1", "start", 25.0)]
+
+
 def test_log_prefixes_are_aligned_and_coloured_per_container():
     from compose.labels import NUMBER, SERVICE, ContainerInfo
 

@@ -19,8 +19,9 @@ def target(tmp_path, text, observed=Observed(), scale=None):
 
 
 def test_the_checks_are_named_and_all_run():
-    assert [c.__name__ for c in CHECKS] == ["check_external_resources",
-                                           "check_services_runnable", "check_ports_free"]
+    assert [c.__name__ for c in CHECKS] == ["check_providers", "check_external_resources",
+                                           "check_services_runnable", "check_devices",
+                                           "check_ports_free"]
 
 
 def test_an_external_volume_must_exist(tmp_path):
@@ -80,3 +81,19 @@ def test_observed_containers_by_service_one_offs_and_state():
     assert [i.name for i in observed.of()] == ["demo-db-1", "demo-web-1", "demo-web-2"]
     assert [i.name for i in observed.of(["web"], running=True)] == ["demo-web-1", "demo-web-2"]
     assert [i.name for i in observed.of(["web"], oneoff=True)][-1] == "demo-web-9"
+
+
+def test_a_provider_service_is_an_error_naming_it_before_anything_is_made(tmp_path):
+    from compose import service
+    from tests.compose.fake_backend import FakeBackend
+
+    project = target(tmp_path, """
+        services:
+          app: {image: x, depends_on: [db]}
+          db: {provider: {type: awesomecloud, options: {type: mysql}}}
+    """).project
+    fake = FakeBackend().has_image("x")
+    with pytest.raises(ComposeError, match="service 'db': provider services \\(type "
+                                           "'awesomecloud'\\) are run by docker compose plugins"):
+        service.up(project, fake)
+    assert fake.changes() == []

@@ -6,6 +6,7 @@ import pytest
 
 from compose.adapter.runspec import Lookups, port_mapping, run_options
 from compose.backend import ContainerRequest
+from compose.devices import HostGpus
 from compose.errors import ComposeError
 from compose.load import LoadOptions, load_project
 from compose.model import Port
@@ -26,7 +27,10 @@ def lookups(tmp_path, made=None):
 
     return Lookups(volume_path=lambda name: f"/volumes/{name}/_data", anonymous_volume=anonymous,
                    container_of=lambda service: f"id-of-{service}",
-                   mounts_of=lambda cid: [], runtime_dir=str(tmp_path / "run"))
+                   mounts_of=lambda cid: [], runtime_dir=str(tmp_path / "run"),
+                   image_root=lambda ref: f"/images/{ref}",
+                   host_gpus=lambda: HostGpus(("/dev/nvidia0", "/dev/nvidia1"),
+                                              ("/dev/nvidiactl",)))
 
 
 def convert(tmp_path, p, service="app", **request):
@@ -106,6 +110,55 @@ def test_secrets_from_the_environment_are_written_root_only(tmp_path):
     assert oct(os.stat(os.path.dirname(mount.source)).st_mode & 0o777) == "0o700"
 
 
+def test_secrets_and_configs_are_files_owned_and_moded_as_asked(tmp_path):
+    """docker/compose#9648, #13287: uid, gid and mode are honoured, for files too (a
+    copy is bound, never the source, whose owner and mode would show through)."""
+    (tmp_path / "key.pem").write_text("KEY")
+    os.chmod(tmp_path / "key.pem", 0o666)
+    p = project(tmp_path, """
+        services:
+          app:
+            image: busybox
+            secrets: [{source: key, uid: "1000", gid: "1001", mode: 0400}, plain]
+            configs: [{source: conf, target: /etc/app.conf, mode: 0440, gid: "50"}]
+        secrets: {key: {file: ./key.pem}, plain: {environment: PLAIN}}
+        configs: {conf: {content: "debug: true"}}
+    """, environ={"PLAIN": "p"})
+    mounts = {m.target: m for m in convert(tmp_path, p).mounts}
+    assert set(mounts) == {"/run/secrets/key", "/run/secrets/plain", "/etc/app.conf"}
+    found = {}
+    for target, mount in mounts.items():
+        st = os.stat(mount.source)
+        found[target] = (open(mount.source).read(), st.st_uid, st.st_gid,
+                         oct(st.st_mode & 0o777), mount.read_only)
+    assert found == {"/run/secrets/key": ("KEY", 1000, 1001, "0o400", True),
+                     "/run/secrets/plain": ("p", 0, 0, "0o444", True),
+                     "/etc/app.conf": ("debug: true", 0, 50, "0o440", True)}
+    assert mounts["/run/secrets/key"].source != str(tmp_path / "key.pem")
+
+
+def test_a_missing_secret_variable_or_file_names_the_service(tmp_path):
+    p = project(tmp_path, """
+        services: {app: {image: busybox, secrets: [a]}}
+        secrets: {a: {environment: NOPE}}
+    """)
+    with pytest.raises(ComposeError, match="service 'app': secret 'a': environment variable "
+                                           "NOPE is not set"):
+        convert(tmp_path, p)
+
+
+def test_image_mounts_bind_the_image_s_files_read_only(tmp_path):
+    p = project(tmp_path, """
+        services:
+          app:
+            image: busybox
+            volumes: [{type: image, source: "models:1", target: /models, image: {subpath: v2}}]
+    """)
+    [mount] = convert(tmp_path, p).mounts
+    assert (mount.type, mount.source, mount.target, mount.read_only, mount.subpath) == (
+        "bind", "/images/models:1", "/models", True, "v2")
+
+
 def test_shared_namespaces_point_at_the_other_service_s_container(tmp_path):
     p = project(tmp_path, """
         services:
@@ -127,3 +180,53 @@ def test_port_ranges():
     mapping = port_mapping(Port(target=80, published="8000-8010"))
     assert (mapping.host_port, mapping.host_port_end) == (8000, 8010)
     assert port_mapping(Port(target=53, protocol="udp")).host_port == 0  # a free one
+
+
+def test_restart_policies_with_deploy_s_timings_reach_the_runtime(tmp_path):
+    from runtime.monitor.restart import restart_delay
+
+    p = project(tmp_path, """
+        services:
+          app:
+            image: busybox
+            deploy: {restart_policy: {condition: on-failure, max_attempts: 2, delay: 3s,
+                                      window: 30s}}
+          plain: {image: busybox, restart: "on-failure:4"}
+    """)
+    policy = convert(tmp_path, p).restart
+    assert policy == "on-failure:2;delay=3;window=30"
+    assert convert(tmp_path, p, "plain").restart == "on-failure:4"
+    # the monitor's decision: the delay asked, at most two restarts, a 30 s run resets
+    assert restart_delay(policy, 1, 0, 0.0, False) == 3.0
+    assert restart_delay(policy, 1, 2, 5.0, False) is None
+    assert restart_delay(policy, 1, 2, 30.0, False) == 3.0
+    assert restart_delay(policy, 0, 0, 0.0, False) is None
+    assert restart_delay("always:1", 0, 1, 0.0, False) is None  # condition any, max_attempts
+
+
+def test_gpus_are_passed_through_with_the_driver_s_shared_nodes(tmp_path):
+    p = project(tmp_path, """
+        services:
+          app: {image: busybox, gpus: [{count: 1}], devices: ["/dev/fuse"]}
+    """)
+    assert convert(tmp_path, p).devices == [["/dev/fuse", "/dev/fuse", "rwm"],
+                                            ["/dev/nvidia0", "/dev/nvidia0", "rwm"],
+                                            ["/dev/nvidiactl", "/dev/nvidiactl", "rwm"]]
+
+
+def test_volumes_from_a_container_or_a_service(tmp_path):
+    from runtime.spec import Mount
+
+    p = project(tmp_path, """
+        services:
+          app: {image: busybox, volumes_from: ["container:abc123:ro", "db"]}
+          db: {image: busybox}
+    """)
+    shared = {"abc123": [Mount(type="bind", source="/v/a", target="/a")],
+              "id-of-db": [Mount(type="bind", source="/v/d", target="/d")]}
+    made = lookups(tmp_path)
+    made.mounts_of = lambda cid: shared[cid]
+    req = ContainerRequest(p.services["app"], "demo-app-1", 1, {})
+    mounts = run_options(p, req, made).mounts
+    assert [(m.source, m.target, m.read_only) for m in mounts] == [
+        ("/v/a", "/a", True), ("/v/d", "/d", False)]

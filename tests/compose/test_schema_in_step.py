@@ -17,12 +17,32 @@ def keys(schema, *path):
     return set(node["properties"])
 
 
+def newer(schema, *path):
+    """Keys berth's schema documents as newer than the compose spec release of the
+    reference schema."""
+    node = schema
+    for part in path:
+        node = node[part]
+    return {key for key, value in node["properties"].items()
+            if value.get("description", "").startswith("Newer than the compose spec")}
+
+
 def test_top_level_keys():
     assert keys(OURS) == keys(THEIRS)
 
 
 def test_service_keys():
-    assert keys(OURS, "definitions", "service") == keys(THEIRS, "definitions", "service")
+    path = ("definitions", "service")
+    assert keys(OURS, *path) - newer(OURS, *path) == keys(THEIRS, *path)
+
+
+def test_keys_newer_than_the_spec_are_documented_and_validated():
+    """pre_start (compose-spec PR #647, docker compose 5.x) is newer than the reference
+    schema: berth's own schema says so, and checks it."""
+    assert newer(OURS, "definitions", "service") == {"pre_start"}
+    hook = OURS["definitions"]["pre_start_hook"]["properties"]
+    assert set(hook) == {"command", "image", "user", "privileged", "working_dir",
+                         "environment", "per_replica"}
 
 
 def test_resource_keys():

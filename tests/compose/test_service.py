@@ -416,11 +416,11 @@ def test_wait_ready_accepts_one_shots_that_succeeded(tmp_path, fake):
     project = load(tmp_path, "services: {job: {image: busybox}, app: {image: busybox}}")
     fake.behave("job", exit_code=0)
     up(project, fake)
-    service.wait_ready(project, fake, ["job", "app"])
+    service.wait_ready("demo", project, fake, ["job", "app"])
     fake.behave("app", health="unhealthy")
     up(project, fake, force_recreate=True, services=("app",))
     with pytest.raises(ComposeError, match="service 'app': container demo-app-1 is unhealthy"):
-        service.wait_ready(project, fake, ["app"])
+        service.wait_ready("demo", project, fake, ["app"])
 
 
 def test_wait_gives_each_exit_code(tmp_path, fake):

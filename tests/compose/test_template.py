@@ -1,6 +1,6 @@
 import pytest
 
-from compose.template import TemplateError, substitute
+from compose.template import TemplateError, Variable, substitute, variables
 
 ENV = {"FOO": "first", "BAR": ""}.get
 
@@ -54,3 +54,12 @@ def test_required(text, message):
     with pytest.raises(TemplateError) as err:
         substitute(text, ENV)
     assert str(err.value) == message
+
+
+def test_the_variables_a_template_uses():
+    """`config --variables`: required ones, defaults and alternate values, nested too;
+    `$$` is no variable."""
+    assert variables("${A:-x} $B ${C:?why} ${D+${E-1}} $$F ${G}") == [
+        Variable("A", default="x"), Variable("B"), Variable("C", required=True),
+        Variable("D", alternate="${E-1}"), Variable("E", default="1"), Variable("G")]
+    assert variables("no templates") == [] and variables("${unclosed") == []

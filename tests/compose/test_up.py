@@ -470,17 +470,30 @@ def test_keys_berth_leaves_aside_are_named(stack):
           app:
             image: busybox
             command: "true"
-            gpus: all
+            use_api_socket: true
             userns_mode: host
             logging: {driver: syslog}
         networks:
           default: {enable_ipv6: true}
     """)
     out = stack.berth("up", "-d")
-    assert "WARN service 'app': 'gpus' is not supported by berth; ignored" in out.stderr
+    assert ("WARN service 'app': 'use_api_socket': berth has no Docker API socket to share: "
+            "the container gets none") in out.stderr
     assert "'userns_mode' is not supported" in out.stderr
     assert "logging driver 'syslog' is not supported" in out.stderr
     assert "network 'default': enable_ipv6 is not supported by berth (IPv4 only)" in out.stderr
+
+
+def test_gpus_on_a_host_without_any_are_an_error_naming_the_service(stack):
+    stack.write("""
+        services:
+          trainer: {image: busybox, command: "true", gpus: all}
+    """)
+    out = stack.berth("up", "-d", check=False)
+    assert out.returncode == 1 and out.stderr.strip().splitlines()[-1] == (
+        "berth: service 'trainer' asks for GPUs, and this host has none (no "
+        "/dev/nvidia[0-9]* device; is the NVIDIA driver loaded?)")
+    assert stack.ps() == {} and not Networks(stack.paths).list()
 
 
 def test_scale_volumes_attach_version(stack):
@@ -613,4 +626,4 @@ def test_run_one_offs_answer_to_their_own_name(stack):
     addresses = [line for line in answer.splitlines() if line.startswith("Address: ")]
     assert len(addresses) == 2, answer  # the service's container and the aliased one-off
     assert json.loads(stack.berth("container", "inspect", "oneoff").stdout)[0][
-        "Config"]["labels"]["com.docker.compose.oneoff"] == "True"
+        "Config"]["Labels"]["com.docker.compose.oneoff"] == "True"

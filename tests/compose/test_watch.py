@@ -129,10 +129,10 @@ def test_sync_restart_and_exec(project):
         watch.stop()
 
 
-def started(stack) -> float:
-    """When the web container last started, from its state."""
+def started(stack) -> str:
+    """When the web container last started, from its state (RFC 3339: sorts as text)."""
     out = stack.berth("container", "inspect", "proj-web-1").stdout
-    return json.loads(out)[0]["State"]["started_at"]
+    return json.loads(out)[0]["State"]["StartedAt"]
 
 
 def test_restarted_container_is_synced_again(project):

@@ -8,7 +8,14 @@ def test_yaml_1_2_scalars_like_compose():
     data, _ = parse_yaml("a: on\nb: yes\nc: 22:22\nd: 2024-01-01\ne: true\nf: 0o17\n"
                          "g: 017\nh: 1.5\ni: ~\nj: 0x1f\n", "f.yaml")
     assert data == {"a": "on", "b": "yes", "c": "22:22", "d": "2024-01-01", "e": True,
-                    "f": 15, "g": 17, "h": 1.5, "i": None, "j": 31}
+                    "f": 15, "g": 15, "h": 1.5, "i": None, "j": 31}
+
+
+def test_leading_zero_integers_are_octal_as_go_yaml_reads_them():
+    """compose-go (go-yaml) reads an unquoted `mode: 0440` as 0o440, not 440."""
+    data, _ = parse_yaml("a: 0440\nb: -010\nc: 09\nd: 0\ne: 440\n", "f.yaml")
+    assert data == {"a": 0o440, "b": -8, "c": 9.0, "d": 0, "e": 440}
+    assert isinstance(data["c"], float)
 
 
 def test_keys_stay_as_written():

@@ -17,7 +17,8 @@ def rfc3339(when: float) -> str:
 
 
 def _restart(policy: str) -> dict[str, Any]:
-    name, _, count = policy.partition(":")
+    """docker's RestartPolicy (compose's ;delay= and ;window= timings left out)."""
+    name, _, count = policy.split(";")[0].partition(":")
     return {"Name": name, "MaximumRetryCount": int(count or 0)}
 
 
