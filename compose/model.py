@@ -107,6 +107,19 @@ class Resources:
     shm_size: int | None = None
     cpuset: str | None = None
     swappiness: int | None = None
+    blkio: "Blkio | None" = None
+
+
+@dataclass(frozen=True, slots=True)
+class Blkio:
+    """blkio_config: a weight, per-device weights, and per-device limits (device path,
+    value: bytes or operations per second)."""
+    weight: int | None = None
+    weight_device: tuple[tuple[str, int], ...] = ()
+    device_read_bps: tuple[tuple[str, int], ...] = ()
+    device_write_bps: tuple[tuple[str, int], ...] = ()
+    device_read_iops: tuple[tuple[str, int], ...] = ()
+    device_write_iops: tuple[tuple[str, int], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Any, Callable, Mapping
 
 from .errors import ComposeError
-from .model import (Build, Dependency, Device, DeviceRequest, FileGrant, FileObject,
+from .model import (Blkio, Build, Dependency, Device, DeviceRequest, FileGrant, FileObject,
                     Healthcheck, Hook,
                     IpamConfig, Logging, Mount, Network, Port, Project, Resources, Service,
                     ServiceNetwork, Ulimit, Volume, WatchRule)
@@ -235,7 +235,34 @@ def _resources(svc: dict, path: tuple) -> Resources:
         pids=pids if pids is not None else _int(svc.get("pids_limit"), path + ("pids_limit",)),
         shm_size=_bytes(svc.get("shm_size"), path + ("shm_size",)),
         cpuset=str(svc["cpuset"]) if svc.get("cpuset") is not None else None,
-        swappiness=_int(svc.get("mem_swappiness"), path + ("mem_swappiness",)))
+        swappiness=_int(svc.get("mem_swappiness"), path + ("mem_swappiness",)),
+        blkio=_blkio(svc.get("blkio_config"), path + ("blkio_config",)))
+
+
+def _blkio(entry: dict | None, path: tuple) -> Blkio | None:
+    if not entry:
+        return None
+
+    def devices(key: str, field: str, size: bool) -> tuple[tuple[str, int], ...]:
+        out = []
+        for index, item in enumerate(entry.get(key) or ()):
+            where = path + (key, index)
+            if not item.get("path"):
+                raise ComposeError("'path' is required", path=where)
+            value = (_bytes if size else _int)(item.get(field), where + (field,))
+            if value is None:
+                raise ComposeError(f"'{field}' is required", path=where)
+            out.append((str(item["path"]), value))
+        return tuple(out)
+
+    weight = _int(entry.get("weight"), path + ("weight",))
+    if weight is not None and not 10 <= weight <= 1000:
+        raise ComposeError(f"weight {weight}: from 10 to 1000", path=path + ("weight",))
+    return Blkio(weight=weight, weight_device=devices("weight_device", "weight", False),
+                 device_read_bps=devices("device_read_bps", "rate", True),
+                 device_write_bps=devices("device_write_bps", "rate", True),
+                 device_read_iops=devices("device_read_iops", "rate", False),
+                 device_write_iops=devices("device_write_iops", "rate", False))
 
 
 def _grants(entries: list, default_dir: str | None, path: tuple) -> tuple[FileGrant, ...]:

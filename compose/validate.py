@@ -235,7 +235,7 @@ def check_project(project: Project) -> None:
 
 # keys of the compose spec that berth reads but does not act on (Windows, swarm, other
 # runtimes, user namespaces...): `up` says so instead of ignoring them silently
-IGNORED_KEYS = ("annotations", "blkio_config", "cgroup", "cgroup_parent", "cpu_count",
+IGNORED_KEYS = ("annotations", "cgroup", "cgroup_parent", "cpu_count",
                 "cpu_percent", "cpu_rt_period", "cpu_rt_runtime", "credential_spec",
                 "device_cgroup_rules", "isolation", "oom_kill_disable", "runtime",
                 "storage_opt", "userns_mode")

@@ -2,6 +2,8 @@
 the one place where compose's model meets the runtime's types)."""
 from __future__ import annotations
 
+import os
+import stat
 from dataclasses import dataclass
 from typing import Callable
 
@@ -63,6 +65,33 @@ def restart_policy(svc: Service) -> str:
     return svc.restart + "".join(timings)
 
 
+def _blkio(svc: Service) -> dict:
+    """blkio_config as the runtime's Resources fields, devices as MAJOR:MINOR."""
+    blkio = svc.resources.blkio
+    if blkio is None:
+        return {}
+
+    def numbers(pairs) -> list[tuple[str, int]]:
+        out = []
+        for path, value in pairs:
+            try:
+                st = os.stat(path)
+            except OSError as err:
+                raise ComposeError(f"service {svc.name!r}: blkio_config device {path}: "
+                                   f"{err.strerror}") from None
+            if not stat.S_ISBLK(st.st_mode):
+                raise ComposeError(f"service {svc.name!r}: blkio_config: {path} is not a "
+                                   "block device")
+            out.append((f"{os.major(st.st_rdev)}:{os.minor(st.st_rdev)}", value))
+        return out
+
+    return {"blkio_weight": blkio.weight, "blkio_weight_device": numbers(blkio.weight_device),
+            "device_read_bps": numbers(blkio.device_read_bps),
+            "device_write_bps": numbers(blkio.device_write_bps),
+            "device_read_iops": numbers(blkio.device_read_iops),
+            "device_write_iops": numbers(blkio.device_write_iops)}
+
+
 def run_options(project: Project, request: ContainerRequest, lookups: Lookups) -> RunOptions:
     """Everything the runtime needs to create the container `request` describes.
 
@@ -100,7 +129,7 @@ def run_options(project: Project, request: ContainerRequest, lookups: Lookups) -
         resources=Resources(memory=res.memory, memory_swap=res.memswap, cpus=res.cpus,
                             cpu_shares=res.cpu_shares, pids=res.pids,
                             memory_reservation=res.memory_reservation, cpuset=res.cpuset,
-                            swappiness=res.swappiness),
+                            swappiness=res.swappiness, **_blkio(svc)),
         restart=restart_policy(svc), stop_signal=svc.stop_signal, stop_timeout=svc.stop_grace_period,
         init=svc.init, tty=svc.tty if request.tty is None else request.tty,
         open_stdin=svc.stdin_open if request.stdin_open is None else request.stdin_open,

@@ -230,3 +230,48 @@ def test_volumes_from_a_container_or_a_service(tmp_path):
     mounts = run_options(p, req, made).mounts
     assert [(m.source, m.target, m.read_only) for m in mounts] == [
         ("/v/a", "/a", True), ("/v/d", "/d", False)]
+
+
+def _block_device() -> str | None:
+    import stat
+
+    for name in sorted(os.listdir("/dev")):
+        path = f"/dev/{name}"
+        try:
+            if stat.S_ISBLK(os.stat(path).st_mode):
+                return path
+        except OSError:
+            continue
+    return None
+
+
+def test_blkio_config_becomes_the_runtime_s_block_limits(tmp_path):
+    device = _block_device()
+    if device is None:
+        pytest.skip("no block device on this machine")
+    st = os.stat(device)
+    number = f"{os.major(st.st_rdev)}:{os.minor(st.st_rdev)}"
+    p = project(tmp_path, f"""
+        services:
+          app:
+            image: busybox
+            blkio_config:
+              weight: 300
+              weight_device: [{{path: {device}, weight: 400}}]
+              device_read_bps: [{{path: {device}, rate: 1mb}}]
+              device_write_iops: [{{path: {device}, rate: 120}}]
+    """)
+    res = convert(tmp_path, p).resources
+    assert res.blkio_weight == 300 and res.blkio_weight_device == [(number, 400)]
+    assert res.device_read_bps == [(number, 1 << 20)] and res.device_write_iops == [(number, 120)]
+    bad = project(tmp_path, """
+        services:
+          app:
+            image: busybox
+            blkio_config: {device_read_bps: [{path: /dev/null, rate: 1mb}]}
+    """)
+    with pytest.raises(ComposeError, match="service 'app': blkio_config: /dev/null is not a "
+                                          "block device"):
+        convert(tmp_path, bad)
+    with pytest.raises(ComposeError, match="weight 5: from 10 to 1000"):
+        project(tmp_path, "services:\n  app:\n    image: busybox\n    blkio_config: {weight: 5}\n")
