@@ -20,6 +20,7 @@ from .syscalls import RESOLVE_BENEATH, RESOLVE_IN_ROOT, RESOLVE_NO_MAGICLINKS, S
 
 O_PATH = getattr(os, "O_PATH", 0o10000000)
 MAX_LINKS = 40  # as the kernel's path walk
+EAGAIN_RETRIES = 128
 
 
 class RootDir:
@@ -49,13 +50,19 @@ class RootDir:
     def open(self, inner: str, flags: int = os.O_RDONLY, mode: int = 0) -> int:
         """An fd for `inner` (relative to the root, or absolute inside it; absolute is an
         escape for a strict root)."""
-        try:
-            return SYSCALLS.openat2(self.fd, inner or ".", flags, mode, self.resolve)
-        except OSError as err:
-            if err.errno == errno.ENOSYS:
-                raise BerthError(f"berth needs Linux 5.6 or later (openat2); this is "
-                                 f"{os.uname().release}") from None
-            raise
+        attempts = 0
+        while True:
+            try:
+                return SYSCALLS.openat2(self.fd, inner or ".", flags, mode, self.resolve)
+            except OSError as err:
+                if err.errno == errno.ENOSYS:
+                    raise BerthError(f"berth needs Linux 5.6 or later (openat2); this is "
+                                     f"{os.uname().release}") from None
+                # EAGAIN: a rename or mount elsewhere on the machine raced a ".." step, so
+                # the kernel could not prove the walk stayed inside; openat2(2) says retry.
+                attempts += 1
+                if err.errno != errno.EAGAIN or attempts >= EAGAIN_RETRIES:
+                    raise
 
     def follow(self, inner: str) -> str:
         """Where `inner` leads inside the root, links followed (within it) even when what

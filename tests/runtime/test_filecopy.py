@@ -91,3 +91,35 @@ def test_following_dangling_links_inside_the_root(root):
     os.symlink("loop", root / "loop")
     with pytest.raises(OSError, match="too many levels"):
         tree.follow("/loop")
+
+
+def test_an_open_raced_by_a_mount_elsewhere_is_retried(root, monkeypatch):
+    """openat2 gives EAGAIN when a rename or mount anywhere raced a ".." step (the suite's
+    parallel containers do that); openat2(2) says retry, and a start must not fail."""
+    import errno
+
+    from runtime import rootdir
+
+    real = rootdir.SYSCALLS.openat2
+    raced = []
+
+    def racy(*args):
+        if len(raced) < 3:
+            raced.append(args[1])
+            raise OSError(errno.EAGAIN, os.strerror(errno.EAGAIN))
+        return real(*args)
+
+    monkeypatch.setattr(rootdir.SYSCALLS, "openat2", racy)
+    fd = RootDir(root).open("etc/../etc")
+    assert os.readlink(f"/proc/self/fd/{fd}") == str(root / "etc")
+    os.close(fd)
+    assert raced == ["etc/../etc"] * 3
+
+    def always_raced(*args):
+        raced.append(args[1])
+        raise OSError(errno.EAGAIN, "again")
+
+    monkeypatch.setattr(rootdir.SYSCALLS, "openat2", always_raced)
+    with pytest.raises(OSError, match="again"):  # a race that never ends is an error
+        RootDir(root).open("etc")
+    assert len(raced) == 3 + rootdir.EAGAIN_RETRIES
