@@ -17,7 +17,7 @@ _EXPORTS = {
     "Healthcheck": "runtime.spec", "image_healthcheck": "runtime.create",
     "ImageNotFound": "runtime.images.store", "mac_for": "runtime.network.ioctl",
     "read_events": "runtime.eventlog", "cgroup_version": "runtime.cgroups",
-    "DEFAULT_PIDS_LIMIT": "runtime.create", "commit_container": "runtime.snapshot",
+    "DEFAULT_PIDS_LIMIT": "runtime.create", "tree_size": "runtime.fsutil", "commit_container": "runtime.snapshot",
     "export_container": "runtime.snapshot", "container_changes": "runtime.snapshot", "parse_platform": "runtime.images.platforms",
     "PortMapping": "runtime.spec", "Resources": "runtime.spec",
     "security_options": "runtime.securityopts", "SecurityOptError": "runtime.securityopts",

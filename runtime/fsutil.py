@@ -24,6 +24,18 @@ def atomic_write(path: str | os.PathLike, data: bytes | str, mode: int = 0o600) 
     os.replace(tmp, path)
 
 
+def tree_size(path: str | os.PathLike) -> int:
+    """The disk space the files under `path` take (their blocks), 0 if it is gone."""
+    total = 0
+    for dirpath, dirnames, filenames in os.walk(path):
+        for name in dirnames + filenames:
+            try:
+                total += os.lstat(os.path.join(dirpath, name)).st_blocks * 512
+            except OSError:
+                pass
+    return total
+
+
 def make_dir(path: str | os.PathLike, mode: int = 0o700) -> None:
     """Directory `path` (with any missing parents, root's alone), exactly `mode` itself."""
     os.makedirs(path, mode=0o700, exist_ok=True)

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterator
 
-from ..fsutil import atomic_write
+from ..fsutil import atomic_write, tree_size
 from .runmounts import RunMount
 
 
@@ -98,7 +98,7 @@ class CacheMounts:
             return
         for where in sorted(self.root.iterdir()):
             if (where / "id").is_file():
-                yield CacheEntry((where / "id").read_text(), where, _size(where / "data"))
+                yield CacheEntry((where / "id").read_text(), where, tree_size(where / "data"))
 
     def prune(self) -> int:
         """Remove every cache no build is using; the bytes freed."""
@@ -118,13 +118,3 @@ class CacheMounts:
                 os.close(fd)
         return freed
 
-
-def _size(path: Path) -> int:
-    total = 0
-    for dirpath, dirnames, filenames in os.walk(path):
-        for name in dirnames + filenames:
-            try:
-                total += os.lstat(os.path.join(dirpath, name)).st_blocks * 512
-            except OSError:
-                pass
-    return total

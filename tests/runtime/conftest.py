@@ -9,7 +9,8 @@ from runtime.images import archive
 from runtime.network.api import Networks
 from runtime.paths import Paths
 from runtime.state import monitor_alive
-from tests.helpers import busybox_rootfs, cgroup_dirs, mounts_under, wait_for
+from tests.helpers import (busybox_rootfs, cgroup_dirs, mounts_under, remove_all, run_berth,
+                           wait_for)
 
 
 @pytest.fixture(scope="session")
@@ -57,3 +58,14 @@ def dns_server_running(paths) -> bool:
 @pytest.fixture
 def busybox(engine, busybox_dir):
     return archive.import_rootfs(engine.images, str(busybox_dir), ["busybox"])
+
+
+@pytest.fixture
+def cli_env(tmp_path, busybox_dir):
+    """A BERTH_ROOT of the test's own holding a busybox image, for the command line;
+    its containers and networks are removed afterwards."""
+    env = {"BERTH_ROOT": str(tmp_path / "root")}
+    run_berth("image", "import", str(busybox_dir), "busybox", "-c", 'CMD ["sh"]', env=env,
+              check=True)
+    yield env
+    remove_all(env)

@@ -12,18 +12,14 @@ import threading
 
 import pytest
 
-from tests.helpers import free_port, remove_all, run_berth, wait_for
+from tests.helpers import free_port, run_berth, wait_for
 
 pytestmark = pytest.mark.privileged
 
 
 @pytest.fixture
-def env(tmp_path, busybox_dir):
-    env = {"BERTH_ROOT": str(tmp_path / "root")}
-    run_berth("image", "import", str(busybox_dir), "busybox", "-c", 'CMD ["sh"]', env=env,
-              check=True)
-    yield env
-    remove_all(env)
+def env(cli_env):
+    return cli_env
 
 
 def context(tmp_path, dockerfile: str, **files: str):

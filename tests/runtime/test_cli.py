@@ -7,18 +7,14 @@ import time
 
 import pytest
 
-from tests.helpers import remove_all, run_berth
+from tests.helpers import run_berth
 
 pytestmark = pytest.mark.privileged
 
 
 @pytest.fixture
-def env(tmp_path, busybox_dir):
-    env = {"BERTH_ROOT": str(tmp_path / "root")}
-    run_berth("image", "import", str(busybox_dir), "busybox", "-c", 'CMD ["sh"]', env=env,
-              check=True)
-    yield env
-    remove_all(env)
+def env(cli_env):
+    return cli_env
 
 
 def test_image_commands(env, tmp_path):

@@ -206,7 +206,7 @@ def stats(containers: Optional[List[str]] = typer.Argument(None, metavar="[CONTA
 def prune(force: bool = typer.Option(False, "-f", "--force", help="Do not ask (berth never "
                                                                  "asks).")) -> None:
     """Remove every stopped container."""
-    from .system import tree_size
+    from runtime.api import tree_size
 
     api = engine()
     removed, freed = [], 0

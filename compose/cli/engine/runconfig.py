@@ -128,20 +128,23 @@ def parse_publish(text: str) -> list:
     return [port_mapping(port(e)) for e in entries]
 
 
+def _entries(path: str, flag: str) -> list[str]:
+    """The lines of an --env-file or --label-file, without blank lines and # comments,
+    leading blanks removed."""
+    try:
+        with open(path) as handle:
+            lines = handle.read().splitlines()
+    except OSError as err:
+        raise FlagError(f"{flag} {path}: {err.strerror}") from None
+    return [line.lstrip() for line in lines if line.strip() and not line.lstrip().startswith("#")]
+
+
 def read_env_files(paths: list[str], environ: dict[str, str]) -> list[str]:
     """--env-file: KEY=VALUE lines as they are (quotes included), KEY alone from this
-    environment, blank lines and # comments skipped, as docker reads them."""
+    environment, as docker reads them."""
     out = []
     for path in paths:
-        try:
-            with open(path) as handle:
-                lines = handle.read().splitlines()
-        except OSError as err:
-            raise FlagError(f"--env-file {path}: {err.strerror}") from None
-        for line in lines:
-            line = line.lstrip()
-            if not line or line.startswith("#"):
-                continue
+        for line in _entries(path, "--env-file"):
             key, sep, _ = line.partition("=")
             if not sep:
                 if key in environ:
@@ -166,15 +169,9 @@ def environment(args: argparse.Namespace, environ: dict[str, str]) -> list[str]:
 def labels(args: argparse.Namespace) -> dict[str, str]:
     out: dict[str, str] = {}
     for path in args.label_file:
-        try:
-            with open(path) as handle:
-                lines = handle.read().splitlines()
-        except OSError as err:
-            raise FlagError(f"--label-file {path}: {err.strerror}") from None
-        for line in lines:
-            if line.strip() and not line.lstrip().startswith("#"):
-                key, _, value = line.strip().partition("=")
-                out[key] = value
+        for line in _entries(path, "--label-file"):
+            key, _, value = line.strip().partition("=")
+            out[key] = value
     out.update(dict(item.partition("=")[::2] for item in args.label))
     return out
 

@@ -20,22 +20,11 @@ app.add_typer(system_app, name="system")
 app.add_typer(builder_app, name="builder")
 
 
-def tree_size(path) -> int:
-    total = 0
-    for dirpath, dirnames, filenames in os.walk(path):
-        for name in dirnames + filenames:
-            try:
-                total += os.lstat(os.path.join(dirpath, name)).st_blocks * 512
-            except OSError:
-                pass
-    return total
-
-
 @system_app.command("df")
 def df(verbose: bool = typer.Option(False, "-v", "--verbose"),
        fmt: str = typer.Option("table", "--format", help="table or json")) -> None:
     """Disk used by images, containers, volumes and the build cache."""
-    from runtime.api import build_cache_usage
+    from runtime.api import build_cache_usage, tree_size
 
     api = engine()
     containers = api.list()
@@ -233,7 +222,7 @@ def prune_all(all_: bool = typer.Option(False, "-a", "--all", help="Every unused
                                                                      "asks).")) -> None:
     """Remove stopped containers, unused networks, dangling (with -a: unused) images, the
     build cache and (with --volumes) unused volumes."""
-    from runtime.api import prune_build_cache
+    from runtime.api import prune_build_cache, tree_size
 
     from ..inspect import parse_since
 
