@@ -181,7 +181,8 @@ def test_listings_as_json_lines_and_filters(stack):
     assert stack.berth("stats", "--no-stream", "--format", "{{.Name}}").stdout == ""
     assert stack.berth("stats", "--all", "--no-stream", "--format",
                        "{{.Name}} {{.CPUPerc}}").stdout == "proj-web-1 0.00%\n"
-    since = stack.berth("events", "--json", "--since", "1h", "--until", "1s").stdout
+    now = f"{time.time():.3f}"  # "--until 1s" would race the stop that just returned
+    since = stack.berth("events", "--json", "--since", "1h", "--until", now).stdout
     actions = [json.loads(line)["action"] for line in since.splitlines()]
     assert actions[:2] == ["create", "start"] and "die" in actions
 
