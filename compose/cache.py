@@ -17,7 +17,7 @@ import stat
 from pathlib import Path
 
 from . import modeljson
-from .load import Inputs, LoadOptions, Record, load_project, resolve_inputs
+from .inputs import Inputs, LoadOptions, Record, resolve_inputs
 from .model import Project
 
 _CODE = Path(__file__).resolve().parent
@@ -96,6 +96,8 @@ def _write(dir_fd: int, name: str, entry: dict) -> None:
 def load(opts: LoadOptions, cache_dir: Path | None) -> Project:
     inputs = resolve_inputs(opts)
     if cache_dir is None or "-" in inputs.files:
+        from .load import load_project
+
         return load_project(opts, inputs)
     name = f"{_key(opts, inputs)}.json"
     dir_fd = _open_dir(cache_dir, create=False)
@@ -107,6 +109,8 @@ def load(opts: LoadOptions, cache_dir: Path | None) -> Project:
                     return modeljson.decode(Project, entry["project"])
             except (KeyError, TypeError, AttributeError, ValueError):
                 pass  # an entry of another shape: load afresh and replace it
+        from .load import load_project  # the parser, schema and graph: only on a miss
+
         record = Record()
         project = load_project(opts, inputs, record)
         if dir_fd is None and not cache_dir.exists():

@@ -11,6 +11,8 @@ import json
 from dataclasses import dataclass, field
 from typing import Mapping
 
+from common.version import COMPOSE_VERSION
+
 from .model import Hook, Project, Service
 
 PROJECT = "com.docker.compose.project"
@@ -26,7 +28,7 @@ NETWORK = "com.docker.compose.network"
 VOLUME = "com.docker.compose.volume"
 VERSION = "com.docker.compose.version"
 HOOK = "com.docker.compose.hook"  # a hook's own container (pre_start), as docker compose
-BERTH_VERSION = "2.0.0-berth"
+BERTH_VERSION = COMPOSE_VERSION
 HOOK_KINDS = ("post_start", "pre_stop")
 
 # what changes the container itself; scale, build, dependencies and the like do not

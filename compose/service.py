@@ -12,6 +12,8 @@ import time
 from dataclasses import dataclass, field
 from typing import Iterator
 
+from common.timings import phase
+
 from .backend import Backend, ContainerRequest, DependencyFailed, ExecRequest, Process
 from .errors import ComposeError
 from .events import Note, Reporter, quiet
@@ -72,21 +74,30 @@ def up(project: Project, backend: Backend, request: UpRequest = UpRequest(),
         report(Note(f"WARN {line}"))
     # one up of a project at a time: a second one waits, then finds the work done
     with backend.project_lock(project.name):
-        observed = observe(backend, project.name, project)
-        preflight(Target(project, selected, observed, backend, request.scale))
-        image_ids = ensure_images(project, backend, selected, build=request.build,
-                                  no_build=request.no_build, pull=request.pull, report=report,
-                                  parallel=request.parallel)
-        plan = plan_up(project, observed, image_ids, start_levels(project, selected), UpOptions(
-            tuple(selected), request.force_recreate, request.no_recreate, request.scale,
-            request.remove_orphans, request.renew_anon_volumes, named=request.services,
-            recreate_deps=request.always_recreate_deps, all_resources=request.all_resources))
+        with phase("observe what exists"):
+            observed = observe(backend, project.name, project)
+        with phase("preflight checks"):
+            preflight(Target(project, selected, observed, backend, request.scale))
+        with phase("images"):
+            image_ids = ensure_images(project, backend, selected, build=request.build,
+                                      no_build=request.no_build, pull=request.pull,
+                                      report=report, parallel=request.parallel)
+        with phase("plan"):
+            plan = plan_up(project, observed, image_ids, start_levels(project, selected),
+                           UpOptions(tuple(selected), request.force_recreate,
+                                     request.no_recreate, request.scale,
+                                     request.remove_orphans, request.renew_anon_volumes,
+                                     named=request.services,
+                                     recreate_deps=request.always_recreate_deps,
+                                     all_resources=request.all_resources))
         if plan.orphans and not request.remove_orphans:
             names = ", ".join(sorted({c.service for c in plan.orphans}))
             report(Note(f"Found orphan containers ({names}) for this project. If you removed "
                         "or renamed this service in your compose file, you can run this "
                         "command with the --remove-orphans flag to clean it up."))
-        Executor(backend, report, project, request.wait_timeout).up(plan, start=request.start)
+        with phase("carry out the plan"):
+            Executor(backend, report, project, request.wait_timeout).up(plan,
+                                                                        start=request.start)
     return selected
 
 
@@ -120,12 +131,14 @@ def down(name: str, project: Project | None, backend: Backend,
     """Stop and remove the project's containers, then (for the whole project) its
     networks, and its volumes and images when asked."""
     with backend.project_lock(name):  # not while an `up` of the project is under way
-        observed = observe(backend, name, images=down_images(project, options.rmi))
+        with phase("observe what exists"):
+            observed = observe(backend, name, images=down_images(project, options.rmi))
         plan = plan_down(observed, project, options)
         if plan.orphans:
             report(Note(f"Found orphan containers ({', '.join(sorted(c.name for c in plan.orphans))}) "
                         "for this project; --remove-orphans removes them."))
-        failed = Executor(backend, report, project).down(plan)
+        with phase("carry out the plan"):
+            failed = Executor(backend, report, project).down(plan)
     _hooks_failed(failed)
 
 

@@ -30,14 +30,11 @@ from typing import Iterator
 
 from common.units import human_duration
 
-from . import cgroups, client, eventlog, logs, nsexec, ptys, seccomp
-from .capabilities import container_caps
+from . import cgroups, client, eventlog, logs
 from .create import RunOptions, SpecError, anonymous_volume_targets, build_spec, merge_env
 from .errors import BerthError
 from .fsutil import locked, make_dir, read_json, write_json
-from .init import env_dict
 from .images.store import Image, ImageStore
-from .monitor import run_detached
 from .paths import Paths
 from .protocol import Op
 from .spec import ContainerSpec, Mount
@@ -283,6 +280,8 @@ class Containers:
         release_network(self.paths, container.id, container.spec)
 
     def _spawn_monitor(self, container: Container, wait_attach: bool) -> dict:
+        from .monitor import run_detached  # here, not in the fork: loaded once per command
+
         read_fd, write_fd = os.pipe2(os.O_CLOEXEC)
         gc.freeze()  # keep the pages the forked monitor shares with us untouched by its GC
         try:
@@ -442,6 +441,10 @@ class Containers:
         container = self.get(ref)
         if container.status != Status.RUNNING:
             raise ContainerError(f"container {container.name} is not running")
+        from . import nsexec, ptys, seccomp
+        from .capabilities import container_caps
+        from .init import env_dict
+
         spec = container.spec
         privileged = privileged or spec.privileged
         caps = container_caps(spec.cap_add, spec.cap_drop, privileged,

@@ -22,8 +22,6 @@ from ..devices import HostGpus
 from ..errors import ComposeError
 from ..labels import ONEOFF, PROJECT, SERVICE, ContainerInfo, ResourceInfo, image_ref
 from ..model import Project, Service
-from . import artifacts
-from .buildspec import build_options
 from .files import remove_files
 from .imagemounts import ImageMounts
 from .pulls import PullRecord
@@ -277,6 +275,8 @@ class RuntimeBackend:
               output: Callable[[str], None]) -> str:
         from runtime.images.build import Builder
 
+        from .buildspec import build_options
+
         registry = self._registry()
         builder = Builder(self.api, pull=lambda name, platform: registry.pull(name, platform),
                           output=output)
@@ -295,17 +295,25 @@ class RuntimeBackend:
         self.api.images.prune(False, {c.spec.image_id for c in self.api.list()})
 
     def image_digest(self, ref: str) -> str:
+        from . import artifacts  # registries, layers: only for these
+
         return artifacts.registry_digest(self._registry(), ref)
 
     def push_blobs(self, ref: str, blobs: Mapping[str, bytes], manifest: bytes,
                    media_type: str) -> str:
+        from . import artifacts
+
         return artifacts.push_blobs(self._registry(), ref, blobs, manifest, media_type)
 
     def export(self, cid: str, dest: str) -> None:
+        from . import artifacts
+
         artifacts.export(self.api, cid, dest)
 
     def commit(self, cid: str, ref: str | None, author: str, message: str,
                changes: list[str], pause: bool) -> str:
+        from . import artifacts
+
         return artifacts.commit(self.api, cid, ref, author, message, changes, pause)
 
     # --- inside containers ---------------------------------------------------------------

@@ -4,7 +4,9 @@ from __future__ import annotations
 import os
 import sys
 
+from common import timings
 from common.errors import BerthError
+from common.version import version_line
 
 
 
@@ -29,7 +31,10 @@ ALL_MODULES = tuple(sorted({name for names in MODULES.values() for name in names
 
 
 def main() -> None:
+    timings.main_began()
     sys.dont_write_bytecode = False  # berth's own modules are worth caching as bytecode
+    if sys.argv[1:] in (["version"], ["version", "--short"]):
+        _version(short=len(sys.argv) > 2)  # the command floor: no typer, no compose model
     from importlib import import_module
 
     from .app import app
@@ -54,6 +59,17 @@ def main() -> None:
     _exit(code)
 
 
+def timings_wanted(environ) -> bool:
+    """BERTH_TIMINGS=1 (or true, yes): show where the command's time went."""
+    return environ.get("BERTH_TIMINGS", "").lower() in ("1", "true", "yes")
+
+
+def _version(short: bool) -> None:
+    """`berth version`, as the typer command prints it (inspect.version)."""
+    print(version_line(short))
+    _exit(0)
+
+
 # berth's global options that take a value (see app.global_options)
 _GLOBAL_VALUES = {"-f", "--file", "-p", "--project-name", "--project-directory", "--env-file",
                   "--profile", "--progress", "--ansi", "--parallel"}
@@ -61,7 +77,7 @@ _GLOBAL_VALUES = {"-f", "--file", "-p", "--project-name", "--project-directory",
 
 # berth's global options that docker compose takes after a command too (`up --dry-run`)
 _ANYWHERE = {"--dry-run": False, "--progress": True, "--ansi": True, "--parallel": True,
-             "--all-resources": False, "--compatibility": False}
+             "--all-resources": False, "--compatibility": False, "--timings": False}
 _OWN_DRY_RUN = ("kube",)  # commands with a --dry-run of their own
 _COMMAND_AFTER = ("run", "exec")  # what follows their first argument is the container's
 
@@ -150,8 +166,12 @@ def _exit(code: int) -> None:
     """Exit without tearing the interpreter down: everything that must reach disk has
     (files are written atomically and closed), and teardown of the loaded libraries costs
     a fifth of a second per command."""
-    for stream in (sys.stdout, sys.stderr):
+    if not timings.on() and timings_wanted(os.environ):
+        timings.enable()  # a command that ended before its options were read
+    lines = timings.report()
+    for stream, text in ((sys.stdout, ""), (sys.stderr, "".join(f"{line}\n" for line in lines))):
         try:
+            stream.write(text)
             stream.flush()
         except Exception:  # noqa: BLE001 - a closed pipe
             pass

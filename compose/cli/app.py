@@ -9,11 +9,14 @@ from typing import TYPE_CHECKING, List, Optional
 
 import typer
 
+from common import timings
+
 from ..errors import ComposeError
+from . import timings_wanted
 
 if TYPE_CHECKING:
     from ..backend import Backend
-    from ..load import LoadOptions
+    from ..inputs import LoadOptions
     from ..model import Project
     from .progress import Progress
 
@@ -42,7 +45,7 @@ class GlobalOptions:
     extra: dict = field(default_factory=dict)
 
     def load_options(self, targets: tuple[str, ...] = ()) -> "LoadOptions":
-        from ..load import LoadOptions
+        from ..inputs import LoadOptions
 
         return LoadOptions(cwd=os.getcwd(), environ=dict(os.environ), files=self.files,
                            project_name=self.project_name,
@@ -65,8 +68,11 @@ def global_options(
     parallel: Optional[int] = typer.Option(None, "--parallel", help="Most builds and pulls at once (-1: berth's bound)."),
     all_resources: bool = typer.Option(False, "--all-resources", help="Also the networks and volumes no service uses."),
     compatibility: bool = typer.Option(False, "--compatibility", help="docker-compose v1's container names (project_service_1)."),
+    timings_: bool = typer.Option(False, "--timings", help="Show where the command's time went (also BERTH_TIMINGS=1)."),
 ) -> None:
     env = os.environ
+    if timings_ or timings_wanted(env):
+        timings.enable()
     progress_mode = progress_mode or env.get("COMPOSE_PROGRESS") or "auto"
     ansi = ansi or env.get("COMPOSE_ANSI") or "auto"
     if progress_mode not in PROGRESS_MODES:
@@ -105,7 +111,8 @@ def load(ctx: typer.Context, targets: tuple[str, ...] = ()) -> "Project":
     from ..cache import load as load_cached
 
     opts: GlobalOptions = ctx.find_root().obj
-    project = load_cached(opts.load_options(targets), cache_dir())
+    with timings.phase("load the project"):
+        project = load_cached(opts.load_options(targets), cache_dir())
     for name in targets:
         if name not in project.services:
             raise ComposeError(f"no such service: {name}")
@@ -119,7 +126,7 @@ def load(ctx: typer.Context, targets: tuple[str, ...] = ()) -> "Project":
 def project_name(ctx: typer.Context) -> tuple["Project | None", str]:
     """The project (when its files load) and its name. Commands that only act on what
     exists (down, ps, logs, stop...) still work with -p when the files are gone."""
-    from ..load import normalize_project_name
+    from ..inputs import normalize_project_name
 
     try:
         project = load(ctx)
@@ -135,9 +142,10 @@ def project_name(ctx: typer.Context) -> tuple["Project | None", str]:
 def backend() -> "Backend":
     """The backend on berth's runtime, for BERTH_ROOT (with --dry-run, one that changes
     nothing)."""
-    from ..adapter import RuntimeBackend
+    with timings.phase("open the runtime"):
+        from ..adapter import RuntimeBackend
 
-    real = RuntimeBackend(os.environ)
+        real = RuntimeBackend(os.environ)
     if not options().dry_run:
         return real
     from ..dryrun import DryRunBackend

@@ -361,12 +361,6 @@ def _stats_row(be, info: ContainerInfo, previous: dict, no_trunc: bool) -> dict:
 @app.command("version")
 def version(short: bool = typer.Option(False, "--short")) -> None:
     """Print berth's version (and the compose version it answers to)."""
-    from importlib.metadata import PackageNotFoundError, version as installed
+    from common.version import version_line
 
-    from ..labels import BERTH_VERSION
-
-    try:
-        mine = installed("berth")
-    except PackageNotFoundError:
-        mine = "unknown"
-    typer.echo(mine if short else f"berth version {mine} (compose {BERTH_VERSION})")
+    typer.echo(version_line(short))

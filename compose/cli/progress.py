@@ -11,7 +11,9 @@ import threading
 import time
 from dataclasses import dataclass, field
 
-from ..events import DONE, FAILED, Event, Note, Output, Step
+from common import timings
+
+from ..events import DONE, FAILED, WORKING, Event, Note, Output, Step
 
 
 @dataclass
@@ -38,6 +40,7 @@ class Progress:
         self.dry_run = "DRY-RUN MODE - " if dry_run else ""
         self.title = title
         self.lines: dict[tuple[str, str], _Line] = {}
+        self.since: dict[tuple[str, str], tuple[str, float]] = {}  # --timings: status, when
         self.lock = threading.Lock()
         self.live = None
         if self.tty:
@@ -65,6 +68,8 @@ class Progress:
         return out
 
     def __call__(self, event: Event) -> None:
+        if isinstance(event, Step) and timings.on():
+            self._time(event)
         if self.mode == "quiet":
             return
         if self.mode == "json":
@@ -77,6 +82,17 @@ class Progress:
             self.note(event.text)
         elif isinstance(event, Output) and self.builds:
             self.note(event.render())
+
+    def _time(self, step: Step) -> None:
+        """--timings: each status of an object lasts until its next one ("Creating" is
+        the create, "Created" the wait for dependencies, "Starting" the start)."""
+        now = timings.clock()
+        with self.lock:
+            before = self.since.pop((step.kind, step.name), None)
+            if step.state == WORKING:
+                self.since[(step.kind, step.name)] = (step.status, now)
+        if before:
+            timings.span(f"{step.kind} {step.name} {before[0]}", before[1], now)
 
     def update(self, kind: str, name: str, text: str, done: bool = False,
                failed: bool = False) -> None:

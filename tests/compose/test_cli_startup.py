@@ -64,3 +64,45 @@ def test_each_command_is_found_in_the_modules_imported_for_it():
     for group in app.registered_groups:
         for command in group.typer_instance.registered_commands:
             assert module(command) in MODULES[group.name]
+
+
+# --- what the fast commands load (bench/run.py prints their time) --------------------------
+
+HEAVY = ("typer", "rich", "yaml", "networkx", "jsonschema", "pyroute2", "watchfiles", "dns",
+         "zstandard", "ssl", "http.client", "runtime.monitor", "runtime.nsexec",
+         "runtime.images.registry", "runtime.images.build", "compose.load", "compose.model")
+
+
+def imported(tmp_path, *argv: str) -> tuple[str, set[str]]:
+    """What `berth ARGV` prints and every module it imports (python -X importtime)."""
+    import os
+    import subprocess
+    import sys
+
+    env = dict(os.environ, BERTH_ROOT=str(tmp_path / "root"),
+               XDG_CACHE_HOME=str(tmp_path / "cache"))
+    done = subprocess.run([sys.executable, "-X", "importtime", "-c",
+                           "import sys; from compose.cli import main; sys.argv[0] = 'berth'; "
+                           "main()", *argv], cwd=tmp_path, env=env, capture_output=True,
+                          text=True, check=True)
+    modules = {line.rpartition("|")[2].strip() for line in done.stderr.splitlines()
+               if line.startswith("import time:")}
+    return done.stdout, modules
+
+
+def test_version_loads_neither_typer_nor_the_model_nor_the_runtime(tmp_path):
+    out, modules = imported(tmp_path, "version")
+    assert out.startswith("berth version ")
+    assert not modules & set(HEAVY), modules & set(HEAVY)
+    assert not {m for m in modules if m.startswith("runtime")}
+
+
+def test_ps_of_a_cached_project_loads_no_parser_graph_schema_or_engine(tmp_path):
+    """ps reads the project from the load cache and the containers' records: no YAML
+    parser, schema, graph library, netlink, registry client or monitor code."""
+    (tmp_path / "compose.yaml").write_text("services:\n  web: {image: busybox}\n")
+    imported(tmp_path, "ps")  # fills the cache
+    out, modules = imported(tmp_path, "ps")
+    assert out.split() == ["NAME", "IMAGE", "COMMAND", "SERVICE", "STATUS", "PORTS"]
+    heavy = set(HEAVY) - {"typer", "compose.model"}  # the CLI's parser; the project it shows
+    assert not modules & heavy, modules & heavy
