@@ -7,12 +7,14 @@ compose/adapter/ holds the backend on berth's own runtime; tests use an in-memor
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Callable, ContextManager, Iterator, Mapping, Protocol
+from typing import TYPE_CHECKING, Callable, ContextManager, Iterator, Mapping, Protocol
 
-from .devices import HostGpus
 from .errors import ComposeError
-from .labels import ContainerInfo, ResourceInfo
-from .model import Project, Service
+
+if TYPE_CHECKING:  # annotations only: the seam's users need not load the model
+    from .devices import HostGpus
+    from .labels import ContainerInfo, ResourceInfo
+    from .model import Project, Service
 
 
 class DependencyFailed(ComposeError):

@@ -262,8 +262,6 @@ class Containers:
                 return container
             if container.status == Status.DEAD:
                 self._cleanup_dead(container)
-            if container.spec.network.mode == "bridge":
-                import pyroute2  # noqa: F401 - once here, shared by every monitor we fork
             try:
                 reply = self._spawn_monitor(container, wait_attach)
             except BaseException:

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import os
-import threading
 import time
 from dataclasses import dataclass
 from typing import Callable, ContextManager, Iterator, Mapping
@@ -110,8 +109,6 @@ class RuntimeBackend:
     def check_service(self, project: Project, service: Service) -> None:
         from runtime.securityopts import SecurityOptError, security_options
 
-        if not service.network_mode:
-            _preload_netlink()
         try:
             security_options(list(service.security_opt))
         except SecurityOptError as err:
@@ -429,14 +426,3 @@ class FramedAttachment:
 
     def close(self) -> None:
         self.inner.close()
-
-
-_preloading = threading.Event()
-
-
-def _preload_netlink() -> None:
-    """Starting containers on networks needs pyroute2 (~150 ms to import): start the
-    import now (once), while `up` checks, pulls and plans."""
-    if not _preloading.is_set():
-        _preloading.set()
-        threading.Thread(target=__import__, args=("pyroute2",), daemon=True).start()

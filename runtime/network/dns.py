@@ -6,6 +6,7 @@ import os
 import socket
 import subprocess
 import sys
+import threading
 import time
 
 from ..errors import BerthError
@@ -57,7 +58,9 @@ def _spawn(paths: Paths) -> None:
         stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=log,
         start_new_session=True)
     log.close()
-    proc.wait()  # the server itself runs on in a detached grandchild
+    # the server itself runs on in a detached grandchild; the child forks it once it has
+    # loaded (~100 ms), meanwhile this command goes on (dns.sync waits where it matters)
+    threading.Thread(target=proc.wait, daemon=True).start()
 
 
 def start(paths: Paths) -> None:

@@ -1,7 +1,7 @@
 """Interfaces through the classic ioctls: bridges, addresses, links up and down, the
-default route. No netlink library needed (pyroute2 costs ~150 ms to import), so
-creating and removing networks, and configuring a container's namespace from inside
-it, stay cheap. Only veth pairs need netlink (runtime.network.links)."""
+default route: creating and removing networks, and configuring a container's namespace
+from inside it, with no netlink at all. Only veth pairs need netlink
+(runtime.network.netlink)."""
 from __future__ import annotations
 
 import errno

@@ -1,8 +1,5 @@
-"""Kernel network objects: bridges (ioctls) and veth pairs (netlink, through pyroute2).
-
-pyroute2 costs ~150 ms to import, so it is imported only to make veth pairs, and one
-netlink socket serves the whole process (one `up` pays once, however many containers
-it starts). Removing a container's network namespace removes its veths.
+"""Kernel network objects: bridges (ioctls) and veth pairs (rtnetlink, runtime.network.
+netlink). Removing a container's network namespace removes its veths.
 """
 from __future__ import annotations
 
@@ -10,25 +7,14 @@ import os
 import threading
 
 from ..errors import BerthError
-from . import ioctl
+from . import ioctl, netlink
 from .records import Attachment, Network
 
 _lock = threading.Lock()
-_ipr = None
-_ipr_pid = 0  # the process that opened it: a forked monitor must open its own
 
 
 class LinkError(BerthError):
     pass
-
-
-def _route():
-    global _ipr, _ipr_pid
-    if _ipr is None or _ipr_pid != os.getpid():
-        from pyroute2 import IPRoute
-
-        _ipr, _ipr_pid = IPRoute(), os.getpid()
-    return _ipr
 
 
 def write_sysctl(key: str, value: str) -> None:
@@ -58,16 +44,16 @@ def delete_bridge(name: str) -> None:
 def attach(netns_path: str, attachments: list[Attachment], networks: dict[str, Network]) -> None:
     """Plug a container's namespace into its networks: one veth pair each, its inner end
     created right inside the namespace, then addressed and routed from in there."""
-    with _lock:
-        ipr = _route()
-        for att in attachments:
-            bridge = ipr.link_lookup(ifname=networks[att.network].bridge)
-            if not bridge:
-                raise LinkError(f"network {att.network}: bridge is missing")
-            ipr.link("add", ifname=att.host_veth, kind="veth",
-                     peer={"ifname": att.interface, "net_ns_fd": netns_path})
-            host = ipr.link_lookup(ifname=att.host_veth)[0]
-            ipr.link("set", index=host, master=bridge[0], state="up")
+    for att in attachments:
+        bridge = networks[att.network].bridge
+        if netlink.index(bridge) is None:
+            raise LinkError(f"network {att.network}: bridge is missing")
+        try:
+            netlink.add_veth(att.host_veth, att.interface, netns_path)
+            netlink.enslave(att.host_veth, bridge)
+        except OSError as err:
+            raise LinkError(f"network {att.network}: veth {att.host_veth}: "
+                            f"{err.strerror}") from None
     configure_in(netns_path, attachments)
 
 
@@ -90,7 +76,7 @@ def configure_in(netns_path: str, attachments: list[Attachment]) -> None:
 
 def detach(att: Attachment) -> None:
     """Remove one attachment from a running container (its host-side veth)."""
-    with _lock:
-        ipr = _route()
-        for index in ipr.link_lookup(ifname=att.host_veth):
-            ipr.link("del", index=index)
+    try:
+        netlink.delete(att.host_veth)
+    except OSError as err:
+        raise LinkError(f"veth {att.host_veth}: {err.strerror}") from None

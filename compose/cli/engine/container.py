@@ -8,11 +8,8 @@ from typing import List, Optional
 
 import typer
 
-from ...backend import ExecRequest
 from ..app import app
 from ..formatting import human_ago, print_table, process_rows
-from ..inspect import parse_since
-from ..oneoff import resolve_env
 from . import engine, networks, registry, single
 
 container_app = typer.Typer(no_args_is_help=True, help="Manage containers.")
@@ -184,6 +181,8 @@ def logs(container: str, follow: bool = typer.Option(False, "-f", "--follow"),
          timestamps: bool = typer.Option(False, "-t", "--timestamps"),
          since: Optional[str] = typer.Option(None, "--since")) -> None:
     """Show a container's output."""
+    from ..inspect import parse_since
+
     count = None if tail in (None, "all") else int(tail)
     for line in engine().logs(container, tail=count, since=parse_since(since), follow=follow):
         stream = sys.stdout if line.stream == "stdout" else sys.stderr
@@ -201,6 +200,9 @@ def exec_(container: str = typer.Argument(...),
           env: Optional[List[str]] = typer.Option(None, "-e", "--env"),
           detach: bool = typer.Option(False, "-d", "--detach")) -> None:
     """Run a command in a running container."""
+    from ...backend import ExecRequest
+    from ..oneoff import resolve_env
+
     be = single()
     request = ExecRequest(list(command), user, workdir, resolve_env(env or []),
                           tty=tty and not detach)
