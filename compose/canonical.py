@@ -11,7 +11,7 @@ import shlex
 from typing import Any, Callable
 
 from .errors import ComposeError
-from .yamlsrc import Override, Reset
+from .tags import Override, Reset
 
 
 def _text(value: Any) -> str:

@@ -10,7 +10,7 @@ from typing import Callable
 
 from .errors import ComposeError
 from .merge import merge
-from .yamlsrc import Override, Reset
+from .tags import Override, Reset
 
 # file path -> that file's long-form services (paths resolved)
 ServicesOf = Callable[[str], dict]

@@ -9,7 +9,7 @@ from typing import Any, Callable
 
 from .errors import ComposeError
 from .template import Lookup, TemplateError, substitute
-from .yamlsrc import Override, Reset
+from .tags import Override, Reset
 
 
 def _to_bool(text: str) -> bool | str:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any, Callable, Hashable
 
-from .yamlsrc import Override, Reset
+from .tags import Override, Reset
 
 Rule = Callable[[Any, Any, tuple], Any]
 

@@ -9,7 +9,7 @@ import os
 import re
 from typing import Any
 
-from .yamlsrc import Override, Reset
+from .tags import Override, Reset
 
 _REMOTE_PREFIXES = ("http://", "https://", "git://", "git@", "ssh://", "github.com/",
                     "docker-image://", "oci-layout://", "service:", "target:")

@@ -10,7 +10,7 @@ from typing import Any, Callable, Iterator
 from . import pullpolicy
 from .errors import ComposeError
 from .model import Project, Service
-from .yamlsrc import Override, Reset
+from .tags import Override, Reset
 
 SCHEMA_PATH = Path(__file__).resolve().parent.parent / "schemas" / "compose.schema.json"
 

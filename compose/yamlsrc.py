@@ -9,7 +9,6 @@ later error about `services.web.ports[1]` can point into the file.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from typing import Any
 
 import yaml
@@ -18,6 +17,7 @@ from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 from yaml.resolver import BaseResolver
 
 from .errors import ComposeError
+from .tags import RESET, Override, Reset
 
 try:
     from yaml._yaml import CParser as _Parser  # libyaml: several times faster
@@ -33,25 +33,6 @@ except ImportError:  # pragma: no cover - libyaml is in every wheel we install
             Scanner.__init__(self)
             Parser.__init__(self)
             Composer.__init__(self)
-
-
-class Reset:
-    """`!reset`: drop what earlier files set here."""
-
-    __slots__ = ()
-
-    def __repr__(self) -> str:
-        return "!reset"
-
-
-RESET = Reset()
-
-
-@dataclass(frozen=True)
-class Override:
-    """`!override VALUE`: replace what earlier files set here instead of merging."""
-
-    value: Any
 
 
 Positions = dict[tuple, tuple[int, int]]

@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
 
+from common import timings
 from common.units import human_duration
 
 from . import cgroups, client, eventlog, logs
@@ -272,6 +273,8 @@ class Containers:
                 raise ContainerError(f"container {container.name}: "
                                      f"{reply.get('error', 'failed to start')}",
                                      reply.get("exit_code", 125))
+        for name, began, ended in reply.get("timings", ()):  # the monitor's (on one clock)
+            timings.span(f"  {container.name}: {name}", began, ended)
         return self._load(container.id)
 
     def _release(self, container: Container) -> None:

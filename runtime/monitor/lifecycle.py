@@ -18,6 +18,8 @@ import time
 from functools import partial
 from typing import Any
 
+from common import timings
+
 from .. import cgroups, eventlog, ptys
 from .. import state as statefile
 from ..init import exit_code
@@ -57,6 +59,7 @@ class Monitor:
 
     def __init__(self, paths: Paths, cid: str, ready_fd: int, wait_attach: bool,
                  sys: Syscalls = SYSCALLS) -> None:
+        self.born = timings.clock()
         self.config = config = Config.load(paths, cid)
         self.spec = config.spec
         self.sys = sys
@@ -87,8 +90,15 @@ class Monitor:
         self.port_sockets: list[socket.socket] = []  # held: they reserve the published ports
         self.log = LogFile(config.dir / "container.log", self.spec.log_max_size,
                            self.spec.log_max_files)
+        self.phases: list[tuple[str, float, float]] = []  # --timings: the start's parts
 
     # --- state and events ----------------------------------------------------------------
+
+    def phase(self, name: str, began: float) -> float:
+        """Note a part of the start (from `began` to now) for --timings; now."""
+        now = timings.clock()
+        self.phases.append((name, began, now))
+        return now
 
     def set_state(self, **changes: Any) -> None:
         statefile.update(self.config.dir, **changes)
@@ -223,7 +233,9 @@ class Monitor:
                        exit_code=None, error="", oom_killed=False, health=health)
         for conn in self.server.in_mode(Mode.RESTARTING):
             self.server.answer(conn, ok())
-        self.ready(ok(pid=self.child))
+        if self.ready_fd >= 0 and self.phases:  # the first start, not a restart
+            self.phase("init: root file system, privileges, exec", self.phases[-1][2])
+        self.ready(ok(pid=self.child, **({"timings": self.phases} if timings.on() else {})))
         self.event("start", pid=self.child)
         if health:
             self.health.start(self.started_mono)
@@ -401,11 +413,14 @@ class Monitor:
         self.server.listen()
         config = self.config
         try:
+            began = self.phase("monitor: set up", self.born)
             self.port_sockets = network_setup.prepare(config.paths, config.cid, self.spec)
+            began = self.phase("network namespace, veths, DNS, ports", began)
             config.cgroup.create(self.spec.resources,
                                  cgroups.device_rules(self.spec.devices, self.spec.privileged)
                                  + list(self.spec.device_cgroup_rules))
             config.cgroup.add_monitor(os.getpid())  # its work for the container is the container's
+            self.phase("cgroups", began)
         except Exception as err:  # noqa: BLE001 - a clear start error, and nothing kept
             release_network(config.paths, config.cid, self.spec)
             free_cgroup(config.cgroup)

@@ -11,7 +11,7 @@ import pytest
 
 from runtime.containers import Containers
 from runtime.network.api import Networks
-from tests.helpers import REPO, free_port, wait_for
+from tests.helpers import REPO, free_port, run_berth, wait_for
 
 pytestmark = pytest.mark.privileged
 
@@ -627,3 +627,30 @@ def test_run_one_offs_answer_to_their_own_name(stack):
     assert len(addresses) == 2, answer  # the service's container and the aliased one-off
     assert json.loads(stack.berth("container", "inspect", "oneoff").stdout)[0][
         "Config"]["Labels"]["com.docker.compose.oneoff"] == "True"
+
+
+def test_timings_break_a_command_into_its_phases(stack):
+    """--timings (or BERTH_TIMINGS=1): every phase of `up` down to the monitor's parts of
+    a start, each inside the total, in the order they began."""
+    stack.write("""
+        services:
+          web: {image: busybox, command: sleep 60, init: true}
+    """)
+    lines = stack.berth("--timings", "up", "-d").stderr.splitlines()
+    rows = lines[lines.index("timings (ms): start length phase") + 1:]
+    spans = [(float(start), float(length), name)
+             for start, length, name in (row.split(maxsplit=2) for row in rows[:-1])]
+    total = float(rows[-1].split()[0])
+    names = [name for _, _, name in spans]
+    for expected in ("start-up (interpreter, site)", "import and parse the command line",
+                     "load the project", "plan", "Network proj_default Creating",
+                     "Container proj-web-1 Creating", "Container proj-web-1 Starting",
+                     "proj-web-1: network namespace, veths, DNS, ports", "proj-web-1: cgroups",
+                     "proj-web-1: init: root file system, privileges, exec"):
+        assert expected in names, (expected, names)
+    assert [start for start, _, _ in spans] == sorted(start for start, _, _ in spans)
+    assert all(start + length <= total + 0.1 for start, length, _ in spans)
+    down = run_berth("down", "-t", "0", cwd=stack.dir, env={**stack.env, "BERTH_TIMINGS": "1"},
+                     check=True).stderr
+    assert "Container proj-web-1 Stopping" in down and "Network proj_default Removing" in down
+    assert "timings" not in stack.berth("ps").stderr
