@@ -8,7 +8,6 @@ from typing import Callable, ContextManager, Iterator, Mapping
 
 from runtime import client
 from runtime.containers import Containers
-from runtime.protocol import ERROR, EXIT, STDERR, STDOUT
 from runtime.network.api import Networks
 from runtime.paths import Paths
 from runtime.volumes import VolumeNotFound
@@ -21,13 +20,13 @@ from ..devices import HostGpus
 from ..errors import ComposeError
 from ..labels import ONEOFF, PROJECT, SERVICE, ContainerInfo, ResourceInfo, image_ref
 from ..model import Project, Service
+from .attachment import FramedAttachment
 from .files import remove_files
 from .imagemounts import ImageMounts
 from .pulls import PullRecord
 from .runspec import Lookups, run_options
 
 _WAKE_EVENTS = ("start", "die", "health_status", "gone", "restart")
-_FRAMES = {STDOUT: seam.STDOUT, STDERR: seam.STDERR, ERROR: seam.ERROR, EXIT: seam.EXIT}
 
 
 class RuntimeBackend:
@@ -126,11 +125,11 @@ class RuntimeBackend:
         return HostGpus(tuple(gpus), tuple(shared))
 
     def port_taken(self, host_ip: str, port: int, protocol: str) -> str | None:
-        from runtime.network.api import NetworkError, reserve_port
+        from runtime.network.api import NetworkError, claim_port
         from runtime.spec import PortMapping
 
         try:
-            sock, _ = reserve_port(PortMapping(0, protocol, host_ip, port))
+            sock, _ = claim_port(self.paths.run, PortMapping(0, protocol, host_ip, port))
         except NetworkError as err:
             return str(err)
         sock.close()
@@ -396,33 +395,3 @@ class RelayProcess:
         from runtime.nsexec import wait_relay
 
         return wait_relay(self.pid, self.err_fd)
-
-
-class FramedAttachment:
-    """The runtime's attachment, its frames named as compose.backend names them."""
-
-    def __init__(self, inner: client.Attachment) -> None:
-        self.inner = inner
-
-    def fileno(self) -> int:
-        return self.inner.fileno()
-
-    def send(self, data: bytes) -> None:
-        self.inner.send(data)
-
-    def close_stdin(self) -> None:
-        self.inner.close_stdin()
-
-    def resize(self, rows: int, cols: int) -> None:
-        self.inner.resize(rows, cols)
-
-    def has_frames(self) -> bool:
-        return self.inner.has_frames()
-
-    def read_frames(self) -> Iterator[tuple[str, bytes]]:
-        for kind, payload in self.inner.read_frames():
-            if kind in _FRAMES:
-                yield _FRAMES[kind], payload
-
-    def close(self) -> None:
-        self.inner.close()

@@ -106,3 +106,17 @@ def test_ps_of_a_cached_project_loads_no_parser_graph_schema_or_engine(tmp_path)
     assert out.split() == ["NAME", "IMAGE", "COMMAND", "SERVICE", "STATUS", "PORTS"]
     heavy = set(HEAVY) - {"typer", "compose.model"}  # the CLI's parser; the project it shows
     assert not modules & heavy, modules & heavy
+
+
+def test_the_docker_like_run_path_loads_no_compose_model():
+    """`berth container run` (its command, the attachment, the terminal) is a runtime
+    matter: no compose model, labels, YAML or typer-free shortcut lost on the way."""
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-X", "importtime", "-c",
+                           "import compose.cli.engine.container, compose.adapter.attachment, "
+                           "compose.cli.terminal"], capture_output=True, text=True, check=True)
+    modules = {line.rpartition("|")[2].strip() for line in done.stderr.splitlines()}
+    assert not modules & {"compose.model", "compose.labels", "compose.adapter.runtime_backend",
+                          "yaml", "networkx", "jsonschema", "runtime.images.registry"}

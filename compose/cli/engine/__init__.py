@@ -31,3 +31,11 @@ def single():
     from ...adapter import RuntimeBackend
 
     return RuntimeBackend(os.environ)
+
+
+def attachment(ref: str, stdin: bool):
+    """An attachment to a container's stdio, for compose.cli.terminal (without the compose
+    backend: `container run` and `start -a` need nothing else of it)."""
+    from ...adapter.attachment import FramedAttachment
+
+    return FramedAttachment(engine().attach(ref, stdin=stdin))

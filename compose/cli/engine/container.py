@@ -8,9 +8,11 @@ from typing import List, Optional
 
 import typer
 
+from common import timings
+
 from ..app import app
 from ..formatting import human_ago, print_table, process_rows
-from . import engine, networks, registry, single
+from . import attachment, engine, networks, registry, single
 
 container_app = typer.Typer(no_args_is_help=True, help="Manage containers.")
 app.add_typer(container_app, name="container")
@@ -84,22 +86,27 @@ _RAW = {"ignore_unknown_options": True, "allow_extra_args": True, "allow_intersp
 def run(ctx: typer.Context) -> None:
     """Create and start a container; without -d, stay attached until it exits (every
     `docker run` flag: berth container run --help)."""
-    api, container, args = _create(list(ctx.args), "run")
+    with timings.phase("create"):
+        api, container, args = _create(list(ctx.args), "run")
     if args.detach:
-        api.start(container.id)
+        with timings.phase("start"):
+            api.start(container.id)
         typer.echo(container.id)
         return
     try:
-        api.start(container.id, wait_attach=True)
+        with timings.phase("start"):
+            api.start(container.id, wait_attach=True)
     except Exception:
         if args.rm:
             api.remove(container.id, force=True)
         raise
     from ..terminal import attach
 
-    code = attach(single().attach(container.id, args.interactive), stdin=args.interactive,
-                  tty=args.tty)
-    api.wait_finished(container.id)  # with --rm, the monitor removes the container
+    with timings.phase("attached, until it exits"):
+        code = attach(attachment(container.id, args.interactive), stdin=args.interactive,
+                      tty=args.tty)
+    with timings.phase("its monitor finishes (with --rm: removes it)"):
+        api.wait_finished(container.id)
     raise typer.Exit(code)
 
 
@@ -120,7 +127,7 @@ def start(containers: List[str] = typer.Argument(..., metavar="CONTAINER..."),
             from ..terminal import attach
 
             api.start(ref, wait_attach=True)
-            raise typer.Exit(attach(single().attach(ref, False), stdin=False, tty=False))
+            raise typer.Exit(attach(attachment(ref, False), stdin=False, tty=False))
         api.start(ref)
         typer.echo(ref)
 
