@@ -29,15 +29,8 @@ import time
 from collections import defaultdict
 from pathlib import Path
 
-import dns.flags
-import dns.message
-import dns.name
-import dns.rcode
-import dns.rdataclass
-import dns.rdatatype
-import dns.rrset
-
 from ..paths import Paths, private_socket, short_path
+from . import dnswire
 from .records import Records
 
 TTL = 0  # containers come and go; never let a resolver keep an old answer
@@ -161,40 +154,22 @@ class Server:
     def answer(self, zone: Zone, client_ip: str, wire: bytes) -> bytes | None:
         """A reply, or None when the query must be forwarded."""
         try:
-            query = dns.message.from_wire(wire)
-        except Exception:  # noqa: BLE001 - garbage from the network
-            return None if len(wire) < 12 else self._error(wire, dns.rcode.FORMERR)
-        if not query.question:
-            return self._error(wire, dns.rcode.FORMERR)
-        question = query.question[0]
-        qname = question.name.to_text()
-        response = dns.message.make_response(query)
-        response.flags |= dns.flags.RA
-        if question.rdtype == dns.rdatatype.PTR:
-            ip = _ptr_ip(qname)
+            asked = dnswire.question(wire)
+        except ValueError:  # garbage from the network
+            return None if len(wire) < 12 else dnswire.error(wire, dnswire.FORMERR)
+        if asked.rdtype == dnswire.PTR:
+            ip = _ptr_ip(asked.name)
             owner = next((z.reverse[ip] for z in self.zones_for(zone, client_ip)
                           if ip and ip in z.reverse), None)
             if owner is None:
                 return None
-            response.flags |= dns.flags.AA
-            response.answer.append(dns.rrset.from_text(
-                question.name, TTL, dns.rdataclass.IN, dns.rdatatype.PTR, owner + "."))
-            return response.to_wire()
-        ips = self.lookup(zone, client_ip, qname, rotate=question.rdtype == dns.rdatatype.A)
+            return dnswire.response(wire, asked, dnswire.PTR, [owner + "."], TTL)
+        ips = self.lookup(zone, client_ip, asked.name, rotate=asked.rdtype == dnswire.A)
         if ips is None:
             return None
-        response.flags |= dns.flags.AA
-        if question.rdtype == dns.rdatatype.A:
-            response.answer.append(dns.rrset.from_text_list(
-                question.name, TTL, dns.rdataclass.IN, dns.rdatatype.A, ips))
-        return response.to_wire(want_shuffle=False)  # our rotation, not a random order; AAAA: none
-
-    @staticmethod
-    def _error(wire: bytes, rcode: int) -> bytes:
-        header = bytearray(wire[:12])
-        header[2] |= 0x80  # a response
-        header[3] = (header[3] & 0xF0) | rcode
-        return bytes(header[:4]) + b"\0" * 8
+        # our rotation's order; AAAA and the other types of a known name: no records
+        return dnswire.response(wire, asked, dnswire.A, ips if asked.rdtype == dnswire.A else [],
+                                TTL)
 
     def handle(self, gateway: str, client: tuple, wire: bytes, reply) -> None:
         self.refresh()
@@ -202,18 +177,18 @@ class Server:
         if zone is None or len(wire) < 12:
             return
         if client[0] not in zone.reverse:  # not on this network: nothing to learn here
-            reply(self._error(wire, dns.rcode.REFUSED))
+            reply(dnswire.error(wire, dnswire.REFUSED))
             return
         out = self.answer(zone, client[0], wire)
         if out is not None:
             reply(out)
             return
         if zone.internal:  # no way out
-            reply(self._error(wire, dns.rcode.SERVFAIL))
+            reply(dnswire.error(wire, dnswire.SERVFAIL))
             return
         upstreams = zone.upstreams.get(client[0]) or host_nameservers()
         if not upstreams:
-            reply(self._error(wire, dns.rcode.SERVFAIL))
+            reply(dnswire.error(wire, dnswire.SERVFAIL))
             return
         forward_id = next(self.ids)
         self.pending[forward_id] = (reply, wire[:2], time.monotonic() + FORWARD_TIMEOUT, wire)
@@ -221,7 +196,7 @@ class Server:
             self.upstream.sendto(struct.pack(">H", forward_id) + wire[2:], (upstreams[0], 53))
         except OSError:
             del self.pending[forward_id]
-            reply(self._error(wire, dns.rcode.SERVFAIL))
+            reply(dnswire.error(wire, dnswire.SERVFAIL))
 
     def on_udp(self, sock: socket.socket) -> None:
         try:
@@ -269,7 +244,7 @@ class Server:
             if deadline < now:
                 del self.pending[forward_id]
                 try:
-                    reply(self._error(wire, dns.rcode.SERVFAIL))
+                    reply(dnswire.error(wire, dnswire.SERVFAIL))
                 except OSError:
                     pass
 
