@@ -108,6 +108,7 @@ class Resources:
     cpuset: str | None = None
     swappiness: int | None = None
     blkio: "Blkio | None" = None
+    oom_kill_disable: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -230,6 +231,8 @@ class Service:
     pid: str | None = None
     uts: str | None = None
     oom_score_adj: int | None = None
+    cgroup: str | None = None  # host or private: the cgroup namespace
+    device_cgroup_rules: tuple[str, ...] = ()  # "c 1:3 mr": device access allowed too
     sysctls: Mapping[str, str | None] = field(default_factory=dict)
     stdin_open: bool = False
     tty: bool = False

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from typing import Any, Callable, Mapping
 
+from common import cgrouprules
+
 from .errors import ComposeError
 from .model import (Blkio, Build, Dependency, Device, DeviceRequest, FileGrant, FileObject,
                     Healthcheck, Hook,
@@ -54,6 +56,14 @@ def _mode(value: Any, path: tuple) -> int | None:
 
 def _strs(value: Any) -> tuple[str, ...]:
     return tuple(str(v) for v in value or ())
+
+
+def _cgroup_rules(value: Any, path: tuple) -> tuple[str, ...]:
+    rules = _strs(value)
+    for index, rule in enumerate(rules):
+        if not cgrouprules.valid(rule):
+            raise ComposeError(f"{rule!r}: {cgrouprules.EXPECTED}", path=path + (index,))
+    return rules
 
 
 def port(entry: dict, path: tuple = ()) -> Port:
@@ -236,7 +246,8 @@ def _resources(svc: dict, path: tuple) -> Resources:
         shm_size=_bytes(svc.get("shm_size"), path + ("shm_size",)),
         cpuset=str(svc["cpuset"]) if svc.get("cpuset") is not None else None,
         swappiness=_int(svc.get("mem_swappiness"), path + ("mem_swappiness",)),
-        blkio=_blkio(svc.get("blkio_config"), path + ("blkio_config",)))
+        blkio=_blkio(svc.get("blkio_config"), path + ("blkio_config",)),
+        oom_kill_disable=_bool(svc.get("oom_kill_disable", False)))
 
 
 def _blkio(entry: dict | None, path: tuple) -> Blkio | None:
@@ -344,6 +355,9 @@ def service(name: str, svc: dict) -> Service:
         dns_opt=_strs(svc.get("dns_opt")), container_name=svc.get("container_name"),
         profiles=_strs(svc.get("profiles")), ipc=svc.get("ipc"), pid=svc.get("pid"),
         uts=svc.get("uts"), oom_score_adj=_int(svc.get("oom_score_adj"), path + ("oom_score_adj",)),
+        cgroup=svc.get("cgroup"),
+        device_cgroup_rules=_cgroup_rules(svc.get("device_cgroup_rules"),
+                                          path + ("device_cgroup_rules",)),
         sysctls=dict(svc.get("sysctls", {})), stdin_open=_bool(svc.get("stdin_open", False)),
         tty=_bool(svc.get("tty", False)), platform=svc.get("platform"),
         pull_policy=svc.get("pull_policy"), pull_refresh_after=svc.get("pull_refresh_after"),

@@ -235,10 +235,9 @@ def check_project(project: Project) -> None:
 
 # keys of the compose spec that berth reads but does not act on (Windows, swarm, other
 # runtimes, user namespaces...): `up` says so instead of ignoring them silently
-IGNORED_KEYS = ("annotations", "cgroup", "cgroup_parent", "cpu_count",
-                "cpu_percent", "cpu_rt_period", "cpu_rt_runtime", "credential_spec",
-                "device_cgroup_rules", "isolation", "oom_kill_disable", "runtime",
-                "storage_opt", "userns_mode")
+IGNORED_KEYS = ("annotations", "cgroup_parent", "cpu_count", "cpu_percent", "cpu_rt_period",
+                "cpu_rt_runtime", "credential_spec", "isolation", "runtime", "storage_opt",
+                "userns_mode")
 # Docker-only features, and what berth does instead
 DOCKER_ONLY = {
     "models": "berth runs no model runner (Docker Model Runner): the service gets no model "

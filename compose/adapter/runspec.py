@@ -129,7 +129,8 @@ def run_options(project: Project, request: ContainerRequest, lookups: Lookups) -
         resources=Resources(memory=res.memory, memory_swap=res.memswap, cpus=res.cpus,
                             cpu_shares=res.cpu_shares, pids=res.pids,
                             memory_reservation=res.memory_reservation, cpuset=res.cpuset,
-                            swappiness=res.swappiness, **_blkio(svc)),
+                            swappiness=res.swappiness, oom_kill_disable=res.oom_kill_disable,
+                            **_blkio(svc)),
         restart=restart_policy(svc), stop_signal=svc.stop_signal, stop_timeout=svc.stop_grace_period,
         init=svc.init, tty=svc.tty if request.tty is None else request.tty,
         open_stdin=svc.stdin_open if request.stdin_open is None else request.stdin_open,
@@ -141,7 +142,8 @@ def run_options(project: Project, request: ContainerRequest, lookups: Lookups) -
         devices=[[d.source, d.target, d.permissions]
                  for d in svc.devices + gpu_devices(svc, lookups.host_gpus())],
         log_max_size=svc.logging.max_size, log_max_files=svc.logging.max_files,
-        uts=svc.uts or "", oom_score_adj=svc.oom_score_adj, **security)
+        uts=svc.uts or "", oom_score_adj=svc.oom_score_adj, cgroupns=svc.cgroup or "host",
+        device_cgroup_rules=list(svc.device_cgroup_rules), **security)
 
 
 def _mounts(project: Project, svc: Service, inherited: dict[str, str],

@@ -10,6 +10,7 @@ from compose.devices import HostGpus
 from compose.errors import ComposeError
 from compose.load import LoadOptions, load_project
 from compose.model import Port
+from compose.validate import ignored
 
 
 def project(tmp_path, text, environ=None):
@@ -275,3 +276,26 @@ def test_blkio_config_becomes_the_runtime_s_block_limits(tmp_path):
         convert(tmp_path, bad)
     with pytest.raises(ComposeError, match="weight 5: from 10 to 1000"):
         project(tmp_path, "services:\n  app:\n    image: busybox\n    blkio_config: {weight: 5}\n")
+
+
+def test_cgroup_namespace_device_rules_and_oom_kill_disable_reach_the_runtime(tmp_path):
+    p = project(tmp_path, """
+        services:
+          app:
+            image: busybox
+            cgroup: private
+            device_cgroup_rules: ["c 1:3 mr", "b *:* m"]
+            oom_kill_disable: true
+    """)
+    options = convert(tmp_path, p)
+    assert options.cgroupns == "private"
+    assert options.device_cgroup_rules == ["c 1:3 mr", "b *:* m"]
+    assert options.resources.oom_kill_disable
+    plain = convert(tmp_path, project(tmp_path, "services:\n  app:\n    image: busybox\n"))
+    assert (plain.cgroupns, plain.device_cgroup_rules) == ("host", [])
+    assert not plain.resources.oom_kill_disable
+    assert ignored(p, ["app"]) == []
+    with pytest.raises(ComposeError, match=r"device_cgroup_rules\[0\].*'c 1:3': expected "
+                                           r"'TYPE MAJOR:MINOR PERMS'"):
+        project(tmp_path, "services:\n  app:\n    image: busybox\n"
+                          "    device_cgroup_rules: ['c 1:3']\n")

@@ -7,12 +7,10 @@ import os
 import re
 import stat
 
+from common import cgrouprules
 from common.units import parse_bytes
 
 from .runflags import FlagError
-
-_RULE = re.compile(r"[abc] (\d+|\*):(\d+|\*) [rwm]{1,3}")
-
 
 def parse_volume(text: str, api) -> "object":
     """-v SRC:DST[:OPTS] (a host path or a named volume), or DST alone (anonymous)."""
@@ -226,9 +224,8 @@ def resources(args: argparse.Namespace):
     if args.blkio_weight is not None and not 10 <= args.blkio_weight <= 1000:
         raise FlagError(f"--blkio-weight {args.blkio_weight}: from 10 to 1000")
     for rule in args.device_cgroup_rule:
-        if not _RULE.fullmatch(rule):
-            raise FlagError(f"--device-cgroup-rule {rule!r}: expected 'TYPE MAJOR:MINOR PERMS' "
-                            "(e.g. 'c 1:3 rwm')")
+        if not cgrouprules.valid(rule):
+            raise FlagError(f"--device-cgroup-rule {rule!r}: {cgrouprules.EXPECTED}")
     return Resources(
         memory=args.memory, memory_swap=None if swap == -1 else swap, cpus=args.cpus,
         cpu_shares=args.cpu_shares, pids=args.pids_limit,
