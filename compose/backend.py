@@ -120,6 +120,15 @@ class ContainerStats:
     pids: int
 
 
+@dataclass(frozen=True)
+class PastEvent:
+    """A container's event from the record the backend keeps (`events --since`)."""
+    cid: str
+    name: str
+    service: str
+    event: dict  # as `events` yields them: {"event": "die", "time": 1.5, "exit_code": 3}
+
+
 class Backend(Protocol):
     # --- what exists ---------------------------------------------------------------------
     def containers(self, project: str | None, all: bool = True) -> list[ContainerInfo]: ...
@@ -131,6 +140,8 @@ class Backend(Protocol):
     def image_id(self, ref: str) -> str | None: ...
     def image_config(self, ref: str) -> ImageConfig | None: ...  # None: not present here
     def last_pulled(self, ref: str) -> float | None: ...  # when `pull` last got it (unix time)
+    def history(self, project: str, since: float,
+                until: float | None) -> list[PastEvent]: ...  # oldest first
 
     # --- what it can do (preflight) ------------------------------------------------------
     def check_service(self, project: Project, service: Service) -> None: ...

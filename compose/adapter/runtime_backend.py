@@ -14,7 +14,7 @@ from runtime.volumes import VolumeNotFound
 
 from .. import backend as seam
 from ..backend import (BuildRequest, ContainerRequest, ContainerStats, DependencyFailed,
-                       ExecRequest, NetworkRequest)
+                       ExecRequest, NetworkRequest, PastEvent)
 from ..conditions import failure, judge
 from ..devices import HostGpus
 from ..errors import ComposeError
@@ -54,6 +54,25 @@ class RuntimeBackend:
             status_text=container.describe_status(), ports=ports, error=state.error,
             anonymous_volumes=self._anonymous_volumes(container.spec.mounts),
             tty=container.spec.tty)
+
+    def history(self, project: str, since: float, until: float | None) -> list[PastEvent]:
+        """The project's container events in the runtime's event log."""
+        from runtime import eventlog
+
+        out = []
+        for record in eventlog.read(self.paths.root, since, until):
+            attributes = record["Actor"]["Attributes"]
+            if record["Type"] != "container" or attributes.get(PROJECT) != project:
+                continue
+            action, _, status = record["Action"].partition(": ")
+            event: dict = {"event": action, "time": record["timeNano"] / 1e9}
+            if status:
+                event["status"] = status
+            if "exitCode" in attributes:
+                event["exit_code"] = int(attributes["exitCode"])
+            out.append(PastEvent(record["Actor"]["ID"], attributes.get("name", ""),
+                                 attributes.get(SERVICE, ""), event))
+        return out
 
     def _anonymous_volumes(self, mounts) -> dict[str, str]:
         found = {}

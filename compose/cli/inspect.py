@@ -236,14 +236,14 @@ def ls(all_: bool = typer.Option(False, "-a", "--all"), quiet: bool = typer.Opti
     _formatted(rows, fmt, (["NAME", "STATUS", "CONFIG FILES"], ["Name", "Status", "ConfigFiles"]))
 
 
-def event_record(info: ContainerInfo, event: dict) -> dict:
+def event_record(cid: str, name: str, service: str, event: dict) -> dict:
     """A container's event as `events --json` prints it."""
     stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.localtime(event.get("time", 0)))
     action = event["event"] + (f": {event['status']}" if "status" in event else "")
-    return {"time": stamp, "type": "container", "action": action, "id": info.id,
-            "service": info.service,
-            "attributes": {"name": info.name, **{k: v for k, v in event.items()
-                                                 if k not in ("event", "time")}}}
+    return {"time": stamp, "type": "container", "action": action, "id": cid,
+            "service": service,
+            "attributes": {"name": name, **{k: v for k, v in event.items()
+                                            if k not in ("event", "time")}}}
 
 
 @app.command("events")
@@ -266,18 +266,18 @@ def events(ctx: typer.Context, services: Optional[List[str]] = typer.Argument(No
                 out.put((info, event))
         watched.discard(info.id)
 
-    def show(info: ContainerInfo, event: dict) -> None:
-        record = event_record(info, event)
+    def show(cid: str, container: str, service: str, event: dict) -> None:
+        record = event_record(cid, container, service, event)
         if as_json:
             typer.echo(json.dumps(record))
         else:
-            typer.echo(f"{record['time']} container {record['action']} {info.id} "
-                       f"(name={info.name})")
+            typer.echo(f"{record['time']} container {record['action']} {cid} "
+                       f"(name={container})")
 
-    if since_ts is not None:  # what happened before now, from the containers' records
-        for info, event in past_events(containers(name, be, services or ()), since_ts,
-                                       until_ts):
-            show(info, event)
+    if since_ts is not None:  # what happened before now, from the backend's record
+        for past in be.history(name, since_ts, until_ts):
+            if not services or past.service in services:
+                show(past.cid, past.name, past.service, past.event)
     try:
         while until_ts is None or time.time() < until_ts:
             for info in containers(name, be, services or (), all=False):
@@ -293,25 +293,9 @@ def events(ctx: typer.Context, services: Optional[List[str]] = typer.Argument(No
             if (since_ts is not None and when < since_ts) or \
                     (until_ts is not None and when > until_ts):
                 continue
-            show(info, event)
+            show(info.id, info.name, info.service, event)
     except KeyboardInterrupt:
         return
-
-
-def past_events(listed: list[ContainerInfo], since: float, until: float | None
-                ) -> list[tuple[ContainerInfo, dict]]:
-    """The create, start and die events the containers' records tell of, from `since`
-    (to `until`), in time order: a monitor pushes events as they happen and keeps no
-    history of its own."""
-    found = []
-    for info in listed:
-        for when, event in ((info.created, {"event": "create"}),
-                            (info.started, {"event": "start"}),
-                            (info.finished if not info.running else 0,
-                             {"event": "die", "exit_code": info.exit_code})):
-            if when and when >= since and (until is None or when <= until):
-                found.append((when, info, {**event, "time": when}))
-    return [(info, event) for _, info, event in sorted(found, key=lambda item: item[0])]
 
 
 @app.command("stats")

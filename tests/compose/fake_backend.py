@@ -372,6 +372,9 @@ class FakeBackend:
     def events(self, cid: str) -> Iterator[dict]:
         return iter(())
 
+    def history(self, project: str, since: float, until: float | None) -> list:
+        return []
+
     def stats(self, cid: str) -> ContainerStats:
         return ContainerStats(0, 0, 0, 1)
 

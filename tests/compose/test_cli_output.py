@@ -70,17 +70,29 @@ def test_detach_keys():
     assert keys.feed(b"\x10\x11") == (b"", True)
 
 
-def test_past_events_come_from_the_containers_records():
-    from compose.cli.inspect import past_events
-    from compose.labels import ContainerInfo
+def test_past_events_come_from_the_runtime_s_event_log(tmp_path):
+    """events --since: the project's container events as the runtime recorded them, those
+    of removed containers too, other projects' and other objects' left out."""
+    from compose.adapter import RuntimeBackend
+    from compose.labels import PROJECT, SERVICE
+    from runtime import eventlog
 
-    ran = ContainerInfo("c1", "demo-job-1", {}, "exited", 3, None, "x", "x", [], 10.0, 20.0, 30.0)
-    runs = ContainerInfo("c2", "demo-web-1", {}, "running", None, None, "x", "x", [], 5.0, 25.0,
-                         0.0)
-    got = [(info.name, event["event"], event["time"])
-           for info, event in past_events([ran, runs], 10.0, 28.0)]
-    assert got == [("demo-job-1", "create", 10.0), ("demo-job-1", "start", 20.0),
-                   ("demo-web-1", "start", 25.0)]
+    root = tmp_path / "root"
+    root.mkdir()
+    ours = {"name": "demo-job-1", PROJECT: "demo", SERVICE: "job"}
+    eventlog.record(root, "container", "create", "c1", ours)
+    eventlog.record(root, "container", "die", "c1", {**ours, "exitCode": 3})
+    eventlog.record(root, "container", "health_status: healthy", "c1", ours)
+    eventlog.record(root, "container", "start", "c2", {"name": "x-web-1", PROJECT: "x"})
+    eventlog.record(root, "network", "create", "n1", {"name": "demo_default"})
+    eventlog.record(root, "container", "destroy", "c1", ours)
+    past = RuntimeBackend({"BERTH_ROOT": str(root)}).history("demo", 0, None)
+    assert [(p.cid, p.name, p.service, p.event["event"]) for p in past] == [
+        ("c1", "demo-job-1", "job", "create"), ("c1", "demo-job-1", "job", "die"),
+        ("c1", "demo-job-1", "job", "health_status"), ("c1", "demo-job-1", "job", "destroy")]
+    assert past[1].event["exit_code"] == 3 and past[2].event["status"] == "healthy"
+    assert RuntimeBackend({"BERTH_ROOT": str(root)}).history("demo", past[-1].event["time"] + 1,
+                                                            None) == []
 
 
 def test_log_prefixes_are_aligned_and_coloured_per_container():
