@@ -127,8 +127,9 @@ class DryRunBackend:
     def start(self, cid: str, attach: bool = False) -> None:
         self._set(cid, status="running", exit_code=None)
 
-    def stop(self, cid: str, timeout: float | None) -> None:
+    def stop(self, cid: str, timeout: float | None) -> str:
         self._set(cid, status="exited", exit_code=0)
+        return ""
 
     def kill(self, cid: str, signal: str) -> None:
         self._set(cid, status="exited", exit_code=137)

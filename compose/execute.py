@@ -86,9 +86,9 @@ class Executor:
     def stop(self, info: ContainerInfo, timeout: float | None = None) -> None:
         """Stop a container after its pre_stop hooks (a failing hook is reported; the
         container goes all the same)."""
-        failure = stop_after_hooks(self.backend, info, timeout)
-        if failure:
-            self.report(Note(failure))
+        for note in stop_after_hooks(self.backend, info, timeout):
+            if note:
+                self.report(Note(note))
 
     def _prepare(self, action: Action) -> ContainerInfo | None:
         """An action up to where its container would start: removed, kept, restarted,
@@ -257,8 +257,11 @@ class Executor:
         verb = change.verb
         if verb in ("stop", "remove") and info.running:
             step("Stopping")
-            if failure := stop_after_hooks(backend, info, plan.timeout):
+            failure, note = stop_after_hooks(backend, info, plan.timeout)
+            if failure:
                 failed.append(failure)
+            if note:
+                self.report(Note(note))
             step("Stopped", WORKING if verb == "remove" else DONE)
         if verb == "remove":
             step("Removing")

@@ -29,17 +29,19 @@ def run_hooks(backend: Backend, info: ContainerInfo, kind: str) -> None:
             raise ComposeError(f"{kind}[{index}] hook exited with status {code}")
 
 
-def stop_after_hooks(backend: Backend, info: ContainerInfo, timeout: float | None) -> str | None:
-    """Stop a container, running its pre_stop hooks first if it runs; what went wrong in
-    them, for the caller to report (the container is stopped all the same, as asked)."""
+def stop_after_hooks(backend: Backend, info: ContainerInfo,
+                     timeout: float | None) -> tuple[str | None, str | None]:
+    """Stop a container, running its pre_stop hooks first if it runs. What went wrong in
+    them (the container is stopped all the same, as asked), and what the stop said
+    ("container proj-web-1: killed at once: ..."), for the caller to report."""
     failure = None
     if info.running:
         try:
             run_hooks(backend, info, "pre_stop")
         except BerthError as err:  # ComposeError too
             failure = f"service {info.service!r}: {err}"
-    backend.stop(info.id, timeout)
-    return failure
+    note = backend.stop(info.id, timeout)
+    return failure, f"container {info.name}: {note}" if note else None
 
 
 # --- pre_start -----------------------------------------------------------------------------

@@ -26,7 +26,7 @@ import socket
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
+from typing import Iterator, NamedTuple
 
 from common import timings
 from common.units import human_duration
@@ -120,7 +120,6 @@ class Containers:
         self.paths = paths.ensure()
         self.images = ImageStore(paths)
         self.volumes = Volumes(paths)
-        self.stop_note = ""  # what the last stop said besides its exit code (killed at once)
 
     # --- lookup ------------------------------------------------------------------------
 
@@ -309,23 +308,22 @@ class Containers:
 
     # --- stop, kill, pause -------------------------------------------------------------
 
-    def stop(self, ref: str, timeout: float | None = None) -> int | None:
-        """Stop gracefully (stop signal, then SIGKILL after the timeout); the exit code."""
+    def stop(self, ref: str, timeout: float | None = None) -> Stopped:
+        """Stop gracefully (stop signal, then SIGKILL after the timeout)."""
         container = self.get(ref)
         if container.status == Status.DEAD:
             self._cleanup_dead(container)
-            return None
+            return Stopped(None)
         if not container.running:
-            return container.state.exit_code
+            return Stopped(container.state.exit_code)
         try:
             grace = container.spec.stop_timeout if timeout is None else timeout
             reply = client.request(self.paths.monitor_socket(container.id),
                                    {"op": Op.STOP, "timeout": timeout}, timeout=grace + 30)
             self._wait_monitor(container.id)
-            self.stop_note = reply.get("note", "")
-            return reply.get("exit_code")
+            return Stopped(reply.get("exit_code"), reply.get("note", ""))
         except client.MonitorGone:
-            return self._load(container.id).state.exit_code
+            return Stopped(self._load(container.id).state.exit_code)
 
     def _wait_monitor(self, cid: str, limit: float = 30.0) -> None:
         """Until the monitor has finished (its state written, resources freed; the
@@ -477,9 +475,16 @@ class Containers:
         return cgroups.for_container(self.get(ref).id).stats()
 
 
+class Stopped(NamedTuple):
+    """How a stop ended: the exit code, and why it did not wait for the grace period when
+    it did not ("killed at once: PID 1 has no handler for SIGTERM"), else ""."""
+    exit_code: int | None
+    note: str = ""
+
+
 def _valid_name(name: str) -> bool:
     return re.fullmatch(r"[a-zA-Z0-9][a-zA-Z0-9_.-]*", name) is not None
 
 
 __all__ = ["Containers", "Container", "ContainerError", "ContainerNotFound", "NameConflict",
-           "RunOptions", "SpecError"]
+           "RunOptions", "SpecError", "Stopped"]

@@ -198,8 +198,8 @@ class RuntimeBackend:
     def start(self, cid: str, attach: bool = False) -> None:
         self.api.start(cid, wait_attach=attach)
 
-    def stop(self, cid: str, timeout: float | None) -> None:
-        self.api.stop(cid, timeout)
+    def stop(self, cid: str, timeout: float | None) -> str:
+        return self.api.stop(cid, timeout).note
 
     def kill(self, cid: str, signal: str) -> None:
         self.api.kill(cid, signal)

@@ -73,6 +73,7 @@ class FakeBackend:
         self.exposed: dict[str, tuple[str, ...]] = {}  # image ref -> its EXPOSE ports
         self.behaviours: dict[str, Behaviour] = {}
         self.exec_codes: dict[str, int] = {}  # a command's first word -> its exit code
+        self.stop_notes: dict[str, str] = {}  # container name -> what stopping it says
         self.taken_ports: set[tuple[str, int, str]] = set()
         self.unpullable: set[str] = set()
         self.pulled: dict[str, float] = {}  # image ref -> when it was last pulled
@@ -243,11 +244,12 @@ class FakeBackend:
         else:
             self._set(cid, status="running", exit_code=None, health=behaviour.health)
 
-    def stop(self, cid: str, timeout: float | None) -> None:
+    def stop(self, cid: str, timeout: float | None) -> str:
         info = self.container(cid)
         if info.running:
             self.log(f"stop {info.name}")
             self._set(cid, status="exited", exit_code=0)
+        return self.stop_notes.get(info.name, "")
 
     def kill(self, cid: str, signal: str) -> None:
         info = self.container(cid)

@@ -289,6 +289,21 @@ def test_down_v_removes_volumes_once_and_rmi_local_the_built_images(tmp_path, fa
     assert fake.changes("remove")[-2:] == ["remove volume demo_data", "remove image demo-web"]
 
 
+def test_a_stop_that_did_not_wait_says_why(tmp_path, fake):
+    """A PID 1 that cannot get the stop signal is killed at once; down and stop say so."""
+    project = load(tmp_path)
+    up(project, fake)
+    fake.stop_notes["demo-api-1"] = "killed at once: PID 1 has no handler for SIGTERM"
+    notes = []
+    service.stop("demo", project, fake, report=lambda e: notes.append(e))
+    said = [e.text for e in notes if isinstance(e, Note)]
+    assert said == ["container demo-api-1: killed at once: PID 1 has no handler for SIGTERM"]
+    up(project, fake)
+    notes.clear()
+    service.down("demo", project, fake, report=lambda e: notes.append(e))
+    assert [e.text for e in notes if isinstance(e, Note)] == said
+
+
 def test_down_of_a_half_created_project(tmp_path, fake):
     project = load(tmp_path)
     fake.behave("web", start_error="no such file")

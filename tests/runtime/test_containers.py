@@ -160,11 +160,12 @@ def test_stop_sends_the_stop_signal_then_kills(engine, busybox):
     trapping = engine.create(busybox, RunOptions(command=["sh", "-c", "trap 'exit 42' TERM; "
                                                           "while true; do sleep 0.1; done"]))
     engine.start(trapping.id)
-    assert engine.stop(trapping.id, timeout=5) == 42
+    assert engine.stop(trapping.id, timeout=5) == (42, "")  # it waited: no note
     stubborn = engine.create(busybox, RunOptions(command=["sleep", "60"]))
     engine.start(stubborn.id)
     started = time.monotonic()
-    assert engine.stop(stubborn.id, timeout=0.5) == 137  # PID 1 ignores SIGTERM: SIGKILL
+    assert engine.stop(stubborn.id, timeout=0.5) == (  # PID 1 cannot get SIGTERM: SIGKILL
+        137, "killed at once: PID 1 has no handler for SIGTERM")
     assert time.monotonic() - started < 5
     container = engine.get(stubborn.id)
     assert container.status == Status.EXITED and not monitor_alive(container.state)
@@ -191,7 +192,7 @@ def test_init_reaps_and_forwards_signals(engine, busybox):
                  "while true; do sleep 0.1; done"], init=True))
     engine.start(container.id)
     wait_for(lambda: len(engine.processes(container.id)) >= 2)
-    assert engine.stop(container.id, timeout=5) == 5
+    assert engine.stop(container.id, timeout=5).exit_code == 5
     assert "got-term\n" in [l.text for l in engine.logs(container.id)]
 
 

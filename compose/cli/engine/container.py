@@ -227,9 +227,9 @@ def stop(containers: List[str] = typer.Argument(..., metavar="CONTAINER..."),
     """Stop containers: their stop signal, then SIGKILL after the grace period."""
     api = engine()
     for ref in containers:
-        api.stop(ref, time_)
-        if api.stop_note:
-            print(f"{ref}: {api.stop_note}", file=sys.stderr)
+        note = api.stop(ref, time_).note
+        if note:
+            print(f"{ref}: {note}", file=sys.stderr)
         typer.echo(ref)
 
 
