@@ -2,9 +2,10 @@
 busybox httpd services), 5 runs each, median; the same files with docker compose in the
 same run where docker is there, and the ratio.
 
-    python3 bench/up_down.py [--rounds N] [--sizes 10,50] [--json FILE]
+    python3 bench/up_down.py [--rounds N] [--sizes 10,50] [--json FILE] [--rootless]
 
-Runs as root on a scratch BERTH_ROOT.
+Runs as root on a scratch BERTH_ROOT; --rootless also runs the stacks as an ordinary
+user (bench/rootless.py) and prints them beside root's.
 """
 from __future__ import annotations
 
@@ -151,11 +152,16 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--sizes", default="10,50")
     parser.add_argument("--json")
+    parser.add_argument("--rootless", action="store_true", help="also as an ordinary user")
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",")]
     with tempfile.TemporaryDirectory(prefix="berth-bench-") as tmp:
         work = Path(tmp)
         results = {"berth": bench_berth(sizes, args.rounds, work)}
+        if args.rootless:
+            from bench.rootless import bench_rootless
+            results["rootless"] = bench_rootless(sizes, args.rounds, IMAGE, write_stack, timed,
+                                                 median_ms)
         if docker_available():
             import_docker_image(work)
             try:
@@ -164,6 +170,9 @@ def main() -> None:
                 subprocess.run(["docker", "rmi", IMAGE], stdout=subprocess.DEVNULL,
                                stderr=subprocess.DEVNULL)
     print_rows(rows(results["berth"], results.get("docker", {})))
+    if "rootless" in results:
+        from bench.rootless import print_beside
+        print_beside(rows(results["berth"], {}), rows(results["rootless"], {}))
     if "docker" in results:
         print(f"(docker side: {' '.join(docker_compose())}; ratio > 1 means berth is faster)")
     if args.json:

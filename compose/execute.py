@@ -79,9 +79,12 @@ class Executor:
 
     def create_container(self, action: Action) -> ContainerInfo:
         assert self.project is not None
-        return self.backend.create(self.project, ContainerRequest(
+        info = self.backend.create(self.project, ContainerRequest(
             self.project.services[action.service], action.name, action.number, action.labels,
             action.inherited))
+        for warning in info.warnings:  # what the runtime could not apply (limits without root)
+            self.report(Note(f"WARN container {info.name}: {warning}"))
+        return info
 
     def stop(self, info: ContainerInfo, timeout: float | None = None) -> None:
         """Stop a container after its pre_stop hooks (a failing hook is reported; the

@@ -57,6 +57,7 @@ class ContainerInfo:
     error: str = ""
     anonymous_volumes: Mapping[str, str] = field(default_factory=dict)  # target -> volume
     tty: bool = False
+    warnings: tuple[str, ...] = ()  # what creating it could not honour (limits without root)
 
     @property
     def service(self) -> str:

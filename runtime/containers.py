@@ -31,7 +31,7 @@ from typing import Iterator, NamedTuple
 from common import timings
 from common.units import human_duration
 
-from . import cgroups, client, eventlog, logs
+from . import cgroups, client, eventlog, logs, rootless
 from .create import RunOptions, SpecError, anonymous_volume_targets, build_spec, merge_env
 from .errors import BerthError
 from .fsutil import locked, make_dir, read_json, write_json
@@ -369,6 +369,8 @@ class Containers:
         container = self.get(ref)
         if not container.running:
             raise ContainerError(f"container {container.name} is not running")
+        if rootless.active():
+            raise ContainerError("pause needs a cgroup freezer: containers have none without root")
         client.request(self.paths.monitor_socket(container.id),
                        {"op": Op.PAUSE if pause else Op.UNPAUSE})
 

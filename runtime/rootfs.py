@@ -16,7 +16,7 @@ import stat
 from dataclasses import dataclass
 from typing import Iterator
 
-from . import cgroupfs
+from . import cgroupfs, rootless
 from .filecopy import copy_entry
 from .fsutil import read_text
 from .rootdir import O_PATH, RootDir, is_escape
@@ -74,7 +74,8 @@ def overlay_options(layout: Layout) -> str:
     lowers = [os.path.basename(layer) for layer in reversed(layout.layers)]
     if not lowers:
         lowers = [os.path.relpath(os.path.join(layout.container_dir, "empty"), layout.layers_root)]
-    return f"lowerdir={':'.join(lowers)},upperdir={layout.upper},workdir={layout.work}"
+    return (f"lowerdir={':'.join(lowers)},upperdir={layout.upper},workdir={layout.work}"
+            + rootless.overlay_extra())
 
 
 @contextlib.contextmanager
@@ -132,20 +133,18 @@ def _mount_dev(root: str, spec: ContainerSpec, sys: Syscalls) -> None:
             st = os.stat(host)
             parent = tree.makedirs(os.path.dirname(inner.rstrip("/")) or "/")
             try:  # the host node's type, numbers and permissions, as docker makes it
-                sys.mknod(os.path.basename(inner.rstrip("/")), st.st_mode, st.st_rdev, parent)
-                os.chmod(os.path.basename(inner.rstrip("/")), stat.S_IMODE(st.st_mode),
-                         dir_fd=parent)
+                _device(os.path.basename(inner.rstrip("/")), host, st.st_mode, st.st_rdev,
+                        parent, sys)
             finally:
                 os.close(parent)
     try:
         for name, kind, major, minor in DEVICES:
-            sys.mknod(name, kind | 0o666, os.makedev(major, minor), dev)
-            os.chmod(name, 0o666, dir_fd=dev)
+            _device(name, f"/dev/{name}", kind | 0o666, os.makedev(major, minor), dev, sys)
         for name, target in DEV_LINKS:
             os.symlink(target, name, dir_fd=dev)
         for name, mode, source, fstype, flags, options in (
                 ("pts", 0o755, "devpts", "devpts", MS_NOSUID | MS_NOEXEC,
-                 "newinstance,ptmxmode=0666,mode=0620,gid=5"),
+                 "newinstance,ptmxmode=0666,mode=0620" + (",gid=5" if rootless.maps_gid(5) else "")),
                 ("shm", 0o1777, "shm", "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC,
                  f"mode=1777,size={spec.shm_size}"),
                 ("mqueue", 0o755, "mqueue", "mqueue", MS_NOSUID | MS_NODEV | MS_NOEXEC, None)):
@@ -157,8 +156,22 @@ def _mount_dev(root: str, spec: ContainerSpec, sys: Syscalls) -> None:
         os.close(dev)
 
 
+def _device(name: str, host: str, mode: int, rdev: int, parent: int, sys: Syscalls) -> None:
+    """Device node `name` in directory `parent`: made, or without root (where mknod is
+    refused) the host's node bound onto an empty file, as rootless podman does."""
+    if rootless.active():
+        os.close(os.open(name, os.O_CREAT | os.O_EXCL | os.O_WRONLY | os.O_CLOEXEC, 0o666,
+                         dir_fd=parent))
+        sys.mount(host, f"/proc/self/fd/{parent}/{name}", None, MS_BIND)
+        return
+    sys.mknod(name, mode, rdev, parent)
+    os.chmod(name, stat.S_IMODE(mode), dir_fd=parent)
+
+
 def _mount_cgroups(root: str, spec: ContainerSpec, sys: Syscalls) -> None:
     """The container's own cgroups at /sys/fs/cgroup, read-only (runtime.cgroupfs)."""
+    if rootless.active():
+        return  # without root a container has no cgroups of its own to show
     mounts = cgroupfs.plan(read_text("/proc/self/mountinfo"), cgroupfs.own_cgroups())
     if not mounts:
         return

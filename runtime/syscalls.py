@@ -17,6 +17,8 @@ import socket
 import struct
 from typing import Iterable, NoReturn
 
+from . import rootless
+
 _libc = ctypes.CDLL(None, use_errno=True)
 _libc.syscall.restype = ctypes.c_long
 
@@ -152,7 +154,8 @@ class Syscalls:
     def set_ids(self, uid: int, gid: int, groups: Iterable[int]) -> None:
         """Become uid:gid with supplementary `groups`: groups and gid first, while still
         allowed to change them; for a non-root uid the kernel clears the capability sets."""
-        os.setgroups(list(groups))
+        if rootless.setgroups_allowed():  # denied in a session of the user's own ids only
+            os.setgroups(list(groups))
         os.setresgid(gid, gid, gid)
         os.setresuid(uid, uid, uid)
 

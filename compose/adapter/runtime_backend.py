@@ -53,7 +53,7 @@ class RuntimeBackend:
             created=state.created_at, started=state.started_at, finished=state.finished_at,
             status_text=container.describe_status(), ports=ports, error=state.error,
             anonymous_volumes=self._anonymous_volumes(container.spec.mounts),
-            tty=container.spec.tty)
+            tty=container.spec.tty, warnings=tuple(container.warnings))
 
     def history(self, project: str, since: float, until: float | None) -> list[PastEvent]:
         """The project's container events in the runtime's event log."""

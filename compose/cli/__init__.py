@@ -41,6 +41,8 @@ def main() -> None:
 
     sys.argv[1:] = hoisted(sys.argv[1:])
     words = invoked(sys.argv[1:])
+    if os.geteuid() != 0:  # not root: join the user's rootless session (runtime/rootless)
+        _rootless(words)
     for name in MODULES.get(words[0], ALL_MODULES) if words else ALL_MODULES:
         import_module(f"{__name__}.{name}")
     if words and not only_invoked(app, words):  # not a command after all: typer says so
@@ -57,6 +59,17 @@ def main() -> None:
     except KeyboardInterrupt:
         code = 130
     _exit(code)
+
+
+def _rootless(words: list[str]) -> None:
+    from ..adapter.session import join_session
+
+    try:
+        for warning in join_session(os.environ, words):
+            print(f"berth: {warning}", file=sys.stderr)
+    except BerthError as err:
+        print(f"berth: {err}", file=sys.stderr)
+        _exit(getattr(err, "exit_code", 1))
 
 
 def timings_wanted(environ) -> bool:

@@ -9,6 +9,7 @@ import os
 import stat
 from typing import Iterable, Protocol, Sequence
 
+from .. import rootless
 from ..spec import Resources
 from ..syscalls import SYSCALLS, Syscalls
 from .devicefilter import DEVICE_RULES, PRIVILEGED_RULES
@@ -49,6 +50,8 @@ def for_container(cid: str, root: str = CGROUP_ROOT, sys: Syscalls = SYSCALLS) -
     from . import v1, v2
 
     name = cgroup_name(cid)
+    if rootless.active():  # a user namespace writes no cgroup here: the container has none
+        return v1.V1(name, {})
     if is_v2(root):
         return v2.V2(os.path.join(root, name), root, sys)
     return v1.V1(name, v1.mounts())
@@ -59,6 +62,9 @@ def unsupported(resources: Resources, root: str = CGROUP_ROOT) -> tuple[str, ...
     container is made without it, as docker makes it)."""
     from . import v1
 
+    if rootless.active():
+        from ..rootless.limits import unapplied
+        return unapplied(resources)
     out = []
     if resources.blkio_weight or resources.blkio_weight_device:
         if is_v2(root):
@@ -81,7 +87,7 @@ def filters_devices(root: str = CGROUP_ROOT) -> bool:
     eBPF filter), v1 where the devices controller is mounted."""
     from . import v1
 
-    return is_v2(root) or "devices" in v1.mounts()
+    return not rootless.active() and (is_v2(root) or "devices" in v1.mounts())
 
 
 def device_rules(devices: Iterable[Sequence[str]], privileged: bool = False) -> list[str]:

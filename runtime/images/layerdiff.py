@@ -11,7 +11,8 @@ import stat
 import tarfile
 from typing import BinaryIO, Iterable
 
-from .unpack import OPAQUE, OPAQUE_XATTR, WHITEOUT_PREFIX
+from .. import rootless
+from .unpack import OPAQUE, WHITEOUT_PREFIX
 
 _KEEP_XATTRS = ("security.capability", "user.")
 
@@ -38,7 +39,7 @@ def _is_whiteout(st: os.stat_result) -> bool:
 
 def _opaque(path: str) -> bool:
     try:
-        return os.getxattr(path, OPAQUE_XATTR, follow_symlinks=False) == b"y"
+        return os.getxattr(path, rootless.opaque_xattr(), follow_symlinks=False) == b"y"
     except OSError:
         return False
 
@@ -106,7 +107,7 @@ def has_changes(upper: str, skip: list[str]) -> bool:
     for dirpath, dirnames, filenames in os.walk(upper):
         rel_dir = os.path.relpath(dirpath, upper)
         rel_dir = "" if rel_dir == "." else rel_dir
-        if rel_dir and "trusted.overlay.opaque" in os.listxattr(dirpath):
+        if rel_dir and rootless.opaque_xattr() in os.listxattr(dirpath):
             return True
         for name in filenames:
             if os.path.join(rel_dir, name) not in skip:

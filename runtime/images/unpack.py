@@ -1,8 +1,9 @@
 """Unpack one layer tar into a directory that overlayfs can use as a lower layer.
 
 OCI whiteouts become overlay whiteouts: `.wh.NAME` -> a 0:0 character device NAME,
-`.wh..wh..opq` -> the `trusted.overlay.opaque` xattr on its directory. Modes, owners,
-times, xattrs, symlinks, hard links and device nodes are kept.
+`.wh..wh..opq` -> the `trusted.overlay.opaque` xattr on its directory (`user.overlay.
+opaque` without root). Modes, owners, times, xattrs, symlinks, hard links and device
+nodes are kept.
 
 Nothing is ever written outside the layer root: `..` entries are refused, parent
 directories are resolved inside the root (symlinks included), the final component is
@@ -18,12 +19,13 @@ import stat
 import tarfile
 from typing import BinaryIO
 
+from .. import rootless
 from ..errors import BerthError
 from ..securejoin import EscapeError, clean_member_path, secure_join
 
 WHITEOUT_PREFIX = ".wh."
 OPAQUE = ".wh..wh..opq"
-OPAQUE_XATTR = "trusted.overlay.opaque"
+_OVERLAY_XATTRS = ("SCHILY.xattr.trusted.overlay.", "SCHILY.xattr.user.overlay.")
 
 
 class UnpackError(BerthError, ValueError):
@@ -64,12 +66,12 @@ def _open_parent(root: str, comps: list[str]) -> int:
 
 
 def _xattrs(member: tarfile.TarInfo) -> dict[str, bytes]:
-    """The entry's extended attributes, but none of overlayfs's own (trusted.overlay.*):
+    """The entry's extended attributes, but none of overlayfs's own (*.overlay.*):
     a layer must not set where overlayfs redirects lookups or finds data; only its
     whiteouts, translated here, speak to overlayfs."""
     out = {}
     for key, value in member.pax_headers.items():
-        if key.startswith("SCHILY.xattr.") and not key.startswith("SCHILY.xattr.trusted.overlay."):
+        if key.startswith("SCHILY.xattr.") and not key.startswith(_OVERLAY_XATTRS):
             raw = value.encode("utf-8", "surrogateescape") if isinstance(value, str) else value
             out[key[len("SCHILY.xattr."):]] = raw
     return out
@@ -102,7 +104,7 @@ def unpack(stream: BinaryIO, root: str) -> None:
             parent_fd = _open_parent(root, comps)
             try:
                 if base == OPAQUE:
-                    os.setxattr(f"/proc/self/fd/{parent_fd}", OPAQUE_XATTR, b"y")
+                    os.setxattr(f"/proc/self/fd/{parent_fd}", rootless.opaque_xattr(), b"y")
                 elif base.startswith(WHITEOUT_PREFIX):
                     target = base[len(WHITEOUT_PREFIX):]
                     _remove(target, parent_fd)

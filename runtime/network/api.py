@@ -21,7 +21,8 @@ from ..errors import BerthError
 from ..fsutil import locked
 from ..paths import Paths
 from ..spec import PortMapping
-from .. import settings
+from .. import rootless, settings
+from ..rootless import ports as rootless_ports
 from . import dns, firewall, ipam
 from .records import Attachment, Endpoints, Network, Published, Records
 
@@ -58,6 +59,15 @@ def reserve_port(req: PortMapping) -> tuple[socket.socket, int]:
     raise NetworkError(f"cannot publish port {what}/{req.protocol}: {reason}")
 
 
+def claim_port(run: Path, req: PortMapping, target: str | None = None
+               ) -> tuple[socket.socket, int]:
+    """reserve_port, or without root the session agent's: it binds the host port (and,
+    given the container's address `target`, forwards it there) while the socket is open."""
+    if rootless.active():
+        return rootless_ports.reserve(run, req, target)
+    return reserve_port(req)
+
+
 class Networks:
     def __init__(self, paths: Paths) -> None:
         self.paths = paths
@@ -91,7 +101,9 @@ class Networks:
                exist_ok: bool = False) -> Network:
         if not _NAME.match(name) or len(name) > 200:
             raise NetworkError(f"invalid network name {name!r}: use letters, digits, '_', '.', '-'")
-        with locked(HOST_LOCK), self._lock():
+        # a rootless session's routes are its own namespace's: its run directory's lock
+        host_lock = self.paths.locks / "ipam.lock" if rootless.active() else HOST_LOCK
+        with locked(host_lock), self._lock():
             existing = self.records.network(name)
             if existing:
                 if exist_ok:
@@ -194,7 +206,7 @@ class Networks:
             outside = next((a for a in attachments if not a.internal), None)
             try:
                 for req in ports if outside else ():
-                    sock, port = reserve_port(req)
+                    sock, port = claim_port(self.paths.run, req, outside.ip)
                     sockets.append(sock)
                     published.append(Published(req.protocol, req.host_ip, port, outside.ip,
                                                req.container_port))

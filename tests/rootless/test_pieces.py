@@ -1,0 +1,67 @@
+"""The rootless session's pure parts: id ranges, the one-line errors, limits, paths."""
+from __future__ import annotations
+
+import pytest
+
+from runtime.rootless import checks, enter, idmap, limits
+from runtime.spec import Resources
+
+
+def test_the_first_range_of_the_user_by_name_or_id():
+    text = "other:100000:65536\n# a comment\nalice:200000:0\nalice:300000:65536\n1001:400000:10\n"
+    assert idmap.subordinate(text, "alice", 1000) == idmap.IdRange(300000, 65536)
+    assert idmap.subordinate(text, "bob", 1001) == idmap.IdRange(400000, 10)
+    assert idmap.subordinate(text, "carol", 1002) is None
+
+
+def test_map_args_make_the_user_root_and_the_range_the_rest():
+    assert idmap.map_args(1000, idmap.IdRange(100000, 65536)) == \
+        ["0", "1000", "1", "1", "100000", "65536"]
+    assert idmap.map_args(1000, None) == ["0", "1000", "1"]  # BERTH_SINGLE_ID=1
+
+
+def test_a_missing_range_names_the_file_and_the_command(tmp_path, monkeypatch):
+    monkeypatch.setattr(idmap, "user_name", lambda uid: "alice")
+    subuid, subgid = tmp_path / "subuid", tmp_path / "subgid"
+    subuid.write_text("alice:100000:65536\n")
+    subgid.write_text("bob:100000:65536\n")
+    with pytest.raises(checks.RootlessError) as err:
+        checks.id_ranges(1000, 1000, str(subuid), str(subgid))
+    assert str(err.value) == (f"no range for alice in {subgid}: as root, run `usermod "
+                              "--add-subuids 100000-165535 --add-subgids 100000-165535 alice` "
+                              "(any free range), or set BERTH_SINGLE_ID=1 to map your own ids "
+                              "only")
+
+
+@pytest.mark.parametrize("missing, message", [
+    ("newuidmap", "newuidmap is not installed (Debian: apt-get install uidmap)"),
+    ("newgidmap", "newgidmap is not installed (Debian: apt-get install uidmap)"),
+    ("network", "neither pasta nor slirp4netns is installed (Debian: apt-get install passt)"),
+])
+def test_each_missing_tool_is_one_line(missing, message):
+    def which(tool):
+        gone = ("pasta", "slirp4netns") if missing == "network" else (missing,)
+        return None if tool in gone else f"/usr/bin/{tool}"
+
+    with pytest.raises(checks.RootlessError) as err:
+        checks.check_tools(which)
+    assert str(err.value) == message
+
+
+def test_slirp4netns_does_without_pasta():
+    checks.check_tools(lambda tool: None if tool == "pasta" else f"/usr/bin/{tool}")
+
+
+def test_limits_are_named_and_berths_default_pids_limit_is_not():
+    assert limits.unapplied(Resources()) == ()
+    assert limits.unapplied(Resources(pids=2048)) == ()
+    assert limits.unapplied(Resources(memory=1 << 26, cpus=0.5, pids=100)) == (
+        "limits not applied without root (this machine's cgroups are not delegated to the "
+        "user): memory, cpus, pids_limit",)
+
+
+def test_state_goes_to_the_users_own_directories(tmp_path):
+    assert enter.data_home({"HOME": "/home/alice"}) == \
+        enter.Path("/home/alice/.local/share/berth")
+    assert enter.data_home({"HOME": "/h", "XDG_DATA_HOME": "/d"}) == enter.Path("/d/berth")
+    assert enter.run_dir({"XDG_RUNTIME_DIR": str(tmp_path)}, 1000) == tmp_path / "berth"
