@@ -32,7 +32,7 @@ _EXPORTS = {
 }
 _RENAMED = {"load_archive": "load", "save_archive": "save", "build_cache_usage": "usage",
             "prune_build_cache": "prune", "parse_platform": "parse",
-            "commit_container": "commit", "export_container": "export",
+            "commit_container": "commit_paused", "export_container": "export",
             "container_changes": "changes", "read_events": "read"}
 
 

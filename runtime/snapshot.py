@@ -85,6 +85,23 @@ def export(container, out: BinaryIO) -> None:
     with_root(layers, write)
 
 
+def commit_paused(containers, ref: str, refs: list[str], *, changes_: list[str] = (),
+                  message: str = "", author: str = "", pause: bool = True) -> Image:
+    """commit, with a running container paused meanwhile (docker commit --pause, its
+    default): its files hold still while its layer is written."""
+    container = containers.get(ref)
+    image = containers.images.get(container.spec.image_id)
+    paused = pause and container.status.value == "running"
+    if paused:
+        containers.pause(container.id)
+    try:
+        return commit(container, containers.images, image, refs, changes_=changes_,
+                      message=message, author=author)
+    finally:
+        if paused:
+            containers.pause(container.id, pause=False)
+
+
 def commit(container, store: ImageStore, image: Image, refs: list[str], *,
            changes_: list[str] = (), message: str = "", author: str = "") -> Image:
     """docker commit: the container's image, its changes as one more layer, and a config

@@ -25,18 +25,9 @@ def commit(container: str, repository: Optional[str] = typer.Argument(None, meta
     """Make an image of a container's changes."""
     from runtime.api import commit_container
 
-    api = engine()
-    target = api.get(container)
-    image = api.images.get(target.spec.image_id)
-    paused = pause and target.running and target.status.value == "running"
-    if paused:
-        api.pause(target.id)
-    try:
-        made = commit_container(target, api.images, image, [repository] if repository else [],
-                                changes_=list(change or []), message=message, author=author)
-    finally:
-        if paused:
-            api.pause(target.id, pause=False)
+    made = commit_container(engine(), container, [repository] if repository else [],
+                            changes_=list(change or []), message=message, author=author,
+                            pause=pause)
     typer.echo(made.id)
 
 
