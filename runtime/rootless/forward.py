@@ -1,17 +1,23 @@
 """A published port's forwarder: its listening socket was made on the host side; the
 process then enters the session's user and network namespaces, where each connection
 it accepts is carried to the container's address (the connection's own socket is made
-in there). One thread pair per connection; the process ends when the agent kills it."""
+in there). TCP: one thread pair per connection. UDP: each client address gets a socket
+of its own in there, and what the container sends back on it goes to that client. The
+process ends when the agent kills it."""
 from __future__ import annotations
 
 import os
+import selectors
 import signal
 import socket
 import threading
+import time
+from typing import Callable
 
 from ..syscalls import CLONE_NEWNET, CLONE_NEWUSER, PR_SET_PDEATHSIG, SYSCALLS
 
 CHUNK = 1 << 16
+UDP_IDLE = 180.0  # seconds a client's UDP flow is kept without traffic (as conntrack's)
 
 
 def serve(listener: socket.socket, holder: int, target: tuple[str, int]) -> None:
@@ -26,11 +32,43 @@ def serve(listener: socket.socket, holder: int, target: tuple[str, int]) -> None
             SYSCALLS.setns(fd, kind)
             os.close(fd)
         listener.setblocking(True)
+        if listener.type == socket.SOCK_DGRAM:
+            relay_datagrams(listener, target)
         while True:
             client, _ = listener.accept()
             threading.Thread(target=_connect, args=(client, target), daemon=True).start()
     except BaseException:  # noqa: BLE001 - a forked child must never return
         os._exit(1)
+
+
+def relay_datagrams(listener: socket.socket, target: tuple[str, int],
+                    done: Callable[[], bool] = lambda: False) -> None:
+    """Carry datagrams between the clients of `listener` and `target` until `done()`."""
+    selector = selectors.DefaultSelector()
+    selector.register(listener, selectors.EVENT_READ)
+    flows: dict[tuple, tuple[socket.socket, float]] = {}  # client -> its socket, last use
+    while not done():
+        for key, _ in selector.select(1.0):
+            try:
+                if key.fileobj is listener:
+                    data, client = listener.recvfrom(CHUNK)
+                    flow = flows.get(client, (None, 0.0))[0]
+                    if flow is None:
+                        flow = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+                        flow.connect(target)
+                        selector.register(flow, selectors.EVENT_READ, client)
+                    flows[client] = (flow, time.monotonic())
+                    flow.send(data)
+                else:
+                    listener.sendto(key.fileobj.recv(CHUNK), key.data)
+                    flows[key.data] = (key.fileobj, time.monotonic())
+            except OSError:
+                continue  # a datagram lost, as datagrams may be
+        for client, (flow, used) in list(flows.items()):
+            if time.monotonic() - used > UDP_IDLE:
+                selector.unregister(flow)
+                flow.close()
+                del flows[client]
 
 
 def _connect(client: socket.socket, target: tuple[str, int]) -> None:

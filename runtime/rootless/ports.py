@@ -83,17 +83,19 @@ def _send(conn: socket.socket, answer: dict) -> None:
 
 def bind(protocol: str, host_ip: str, port: int, port_end: int) -> tuple[socket.socket, int]:
     """The host socket of a publication (the first free port of a range; any for 0)."""
-    if protocol != "tcp":
+    if protocol not in ("tcp", "udp"):
         raise PortError(f"cannot publish port {port}/{protocol}: without root berth "
-                        "publishes TCP ports only")
+                        "publishes TCP and UDP ports")
     address = host_ip if host_ip not in ("", "0.0.0.0") else "0.0.0.0"
+    kind = socket.SOCK_STREAM if protocol == "tcp" else socket.SOCK_DGRAM
     last: OSError | None = None
     for candidate in range(port, max(port, port_end) + 1):
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM | socket.SOCK_CLOEXEC)
+        sock = socket.socket(socket.AF_INET, kind | socket.SOCK_CLOEXEC)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             sock.bind((address, candidate))
-            sock.listen(128)
+            if protocol == "tcp":
+                sock.listen(128)
             return sock, sock.getsockname()[1]
         except OSError as err:
             sock.close()
@@ -101,12 +103,12 @@ def bind(protocol: str, host_ip: str, port: int, port_end: int) -> tuple[socket.
     what = f"{address}:{port}" + (f"-{port_end}" if port_end else "")
     if last is not None and last.errno == errno.EACCES:
         start = _unprivileged_start()
-        raise PortError(f"cannot publish port {what}/tcp without root: ports below {start} "
+        raise PortError(f"cannot publish port {what}/{protocol} without root: ports below {start} "
                         f"are privileged (as root, run `sysctl -w "
                         f"net.ipv4.ip_unprivileged_port_start={port}`)")
     reason = "already in use" if last is not None and last.errno == errno.EADDRINUSE \
         else (last.strerror if last is not None else "unavailable")
-    raise PortError(f"cannot publish port {what}/tcp: {reason}")
+    raise PortError(f"cannot publish port {what}/{protocol}: {reason}")
 
 
 def _unprivileged_start() -> str:

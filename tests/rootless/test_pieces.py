@@ -65,3 +65,43 @@ def test_state_goes_to_the_users_own_directories(tmp_path):
         enter.Path("/home/alice/.local/share/berth")
     assert enter.data_home({"HOME": "/h", "XDG_DATA_HOME": "/d"}) == enter.Path("/d/berth")
     assert enter.run_dir({"XDG_RUNTIME_DIR": str(tmp_path)}, 1000) == tmp_path / "berth"
+
+
+def test_udp_publications_relay_each_client_s_datagrams_both_ways():
+    """The forwarder's UDP half (the namespaces aside): two clients of one published port
+    each get their own flow to the target, and its answers come back to them alone."""
+    import socket
+    import threading
+
+    from runtime.rootless import forward, ports
+
+    echo = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    echo.bind(("127.0.0.1", 0))
+
+    def answer() -> None:
+        try:
+            while True:
+                data, peer = echo.recvfrom(100)
+                echo.sendto(b"echo " + data, peer)
+        except OSError:
+            return  # closed at the end
+
+    threading.Thread(target=answer, daemon=True).start()
+    listener, port = ports.bind("udp", "127.0.0.1", 0, 0)
+    stop = threading.Event()
+    relay = threading.Thread(target=forward.relay_datagrams,
+                             args=(listener, echo.getsockname(), stop.is_set), daemon=True)
+    relay.start()
+    clients = [socket.socket(socket.AF_INET, socket.SOCK_DGRAM) for _ in range(2)]
+    try:
+        for number, client in enumerate(clients):
+            client.settimeout(5)
+            client.sendto(f"hi {number}".encode(), ("127.0.0.1", port))
+        assert [c.recv(100) for c in clients] == [b"echo hi 0", b"echo hi 1"]
+    finally:
+        stop.set()
+        relay.join(5)
+        for sock in clients + [listener, echo]:
+            sock.close()
+    with pytest.raises(ports.PortError, match="publishes TCP and UDP ports"):
+        ports.bind("sctp", "127.0.0.1", 0, 0)

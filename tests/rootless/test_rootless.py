@@ -92,6 +92,7 @@ services:
     image: {image}
     command: ["sleep", "1000"]
     mem_limit: 64m
+    ports: ["127.0.0.1:{udp}:9999/udp"]
 volumes:
   cache: {{}}
 """
@@ -103,11 +104,11 @@ RUN mkdir /www && echo built-by-run > /www/index.html && chown -R 1000:1000 /www
 
 
 def test_compose_up_and_down(user: User, image: str):
-    port = free_port()
+    port, udp = free_port(), free_port()
     project = user.home / "stack"
     (project / "web").mkdir(parents=True)
     (project / "data").mkdir()
-    (project / "compose.yaml").write_text(COMPOSE.format(port=port, image=image))
+    (project / "compose.yaml").write_text(COMPOSE.format(port=port, udp=udp, image=image))
     (project / "web" / "Dockerfile").write_text(DOCKERFILE.format(image=image))
     user.give(project)
 
@@ -129,6 +130,10 @@ def test_compose_up_and_down(user: User, image: str):
         assert os.stat(project / "data").st_uid == user.ids.start + 999
         volume = next((user.home / ".local/share/berth/volumes").glob("stack_cache*"))
         assert os.stat(next(volume.rglob("by-root"))).st_uid == user.entry.pw_uid
+        # a UDP publication holds its host port (the relay is tested in test_pieces)
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+            with pytest.raises(OSError, match="Address already in use"):
+                sock.bind(("127.0.0.1", udp))
     finally:
         os.chown(project / "data", user.entry.pw_uid, user.entry.pw_gid)
         down = user.berth("down", "-v", cwd=project)
@@ -138,6 +143,8 @@ def test_compose_up_and_down(user: User, image: str):
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # (TIME_WAIT may remain)
         sock.bind(("127.0.0.1", port))
         sock.listen()
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        sock.bind(("127.0.0.1", udp))
 
 
 def test_a_session_killed_is_cleaned_up_by_the_next_command(user: User, image: str):
