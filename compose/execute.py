@@ -248,13 +248,22 @@ class Executor:
 
     def containers(self, plan: ContainersPlan) -> list[str]:
         """Carry out `plan`; the hooks that failed, for the caller to report once all is
-        done (the containers were stopped all the same)."""
+        done (the containers were stopped all the same). A stopped container's removal
+        goes on while the next level stops: nothing depends on a container once stopped."""
         failed: list[str] = []
-        for level in plan.levels:
-            run_parallel(level, lambda change: self._change(change, plan, failed))
+        removals: list[Future] = []
+        with ThreadPoolExecutor(max_workers=16) as pool:
+            def later(work: Callable[[], None]) -> None:
+                removals.append(pool.submit(work))
+
+            for level in plan.levels:
+                run_parallel(level, lambda change: self._change(change, plan, failed, later))
+        for removal in removals:
+            removal.result()  # the first error, once all are done
         return failed
 
-    def _change(self, change: Change, plan: ContainersPlan, failed: list[str]) -> None:
+    def _change(self, change: Change, plan: ContainersPlan, failed: list[str],
+                later: Callable[[Callable[[], None]], None]) -> None:
         info, backend = change.container, self.backend
         step = lambda status, state=WORKING: self.step("Container", info.name, status, state)  # noqa: E731
         verb = change.verb
@@ -267,9 +276,12 @@ class Executor:
                 self.report(Note(note))
             step("Stopped", WORKING if verb == "remove" else DONE)
         if verb == "remove":
-            step("Removing")
-            backend.remove(info.id, force=True, volumes=plan.volumes)
-            step("Removed", DONE)
+            def remove() -> None:
+                step("Removing")
+                backend.remove(info.id, force=True, volumes=plan.volumes)
+                step("Removed", DONE)
+
+            later(remove)
         elif verb in ("start", "keep"):
             step("Starting")
             if verb == "start":
