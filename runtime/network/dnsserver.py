@@ -34,6 +34,7 @@ from . import dnswire
 from .records import Records
 
 TTL = 0  # containers come and go; never let a resolver keep an old answer
+TCP_READ_LIMIT = 1.0  # seconds a TCP client has to send its whole query
 FORWARD_TIMEOUT = 2.0
 
 
@@ -155,6 +156,8 @@ class Server:
         """A reply, or None when the query must be forwarded."""
         try:
             asked = dnswire.question(wire)
+        except dnswire.NotAQuery:  # an update, a notify...: nothing berth serves
+            return dnswire.error(wire, dnswire.NOTIMP)
         except ValueError:  # garbage from the network
             return None if len(wire) < 12 else dnswire.error(wire, dnswire.FORMERR)
         if asked.rdtype == dnswire.PTR:
@@ -163,7 +166,10 @@ class Server:
                           if ip and ip in z.reverse), None)
             if owner is None:
                 return None
-            return dnswire.response(wire, asked, dnswire.PTR, [owner + "."], TTL)
+            try:
+                return dnswire.response(wire, asked, dnswire.PTR, [owner + "."], TTL)
+            except ValueError:  # a container name DNS cannot carry
+                return dnswire.error(wire, dnswire.SERVFAIL)
         ips = self.lookup(zone, client_ip, asked.name, rotate=asked.rdtype == dnswire.A)
         if ips is None:
             return None
@@ -174,7 +180,7 @@ class Server:
     def handle(self, gateway: str, client: tuple, wire: bytes, reply) -> None:
         self.refresh()
         zone = self.zones.get(gateway)
-        if zone is None or len(wire) < 12:
+        if zone is None or len(wire) < 12 or dnswire.is_response(wire):
             return
         if client[0] not in zone.reverse:  # not on this network: nothing to learn here
             reply(dnswire.error(wire, dnswire.REFUSED))
@@ -208,11 +214,15 @@ class Server:
 
     def on_tcp(self, sock: socket.socket) -> None:
         conn, client = sock.accept()
-        conn.settimeout(2)
         gateway = sock.getsockname()[0]
+        zone = self.zones.get(gateway)
+        if zone is None or client[0] not in zone.reverse:  # read nothing from strangers
+            conn.close()
+            return
         try:
-            length = struct.unpack(">H", _recv_exactly(conn, 2))[0]
-            wire = _recv_exactly(conn, length)
+            deadline = time.monotonic() + TCP_READ_LIMIT  # one limit for the whole query
+            length = struct.unpack(">H", _recv_exactly(conn, 2, deadline))[0]
+            wire = _recv_exactly(conn, length, deadline)
         except (OSError, struct.error):
             conn.close()
             return
@@ -220,6 +230,8 @@ class Server:
         def reply(out: bytes) -> None:
             try:
                 conn.sendall(struct.pack(">H", len(out)) + out)
+            except OSError:
+                pass  # the client went away
             finally:
                 conn.close()
 
@@ -275,7 +287,10 @@ class Server:
         (self.paths.run / "dns" / "starting").unlink(missing_ok=True)
         while True:
             for key, _ in self.sel.select(0.5):
-                key.data(key.fileobj)
+                try:
+                    key.data(key.fileobj)
+                except Exception as err:  # noqa: BLE001 - one query never stops the server
+                    print(f"{type(err).__name__}: {err}", file=sys.stderr, flush=True)
             self.expire()
             self.refresh()
             if not self.zones:
@@ -283,9 +298,10 @@ class Server:
                 return  # no network left to serve
 
 
-def _recv_exactly(conn: socket.socket, size: int) -> bytes:
+def _recv_exactly(conn: socket.socket, size: int, deadline: float) -> bytes:
     data = b""
     while len(data) < size:
+        conn.settimeout(max(0.001, deadline - time.monotonic()))
         chunk = conn.recv(size - len(data))
         if not chunk:
             raise OSError("connection closed")

@@ -12,9 +12,9 @@ import struct
 from typing import NamedTuple
 
 A, PTR = 1, 12
-FORMERR, SERVFAIL, REFUSED = 1, 2, 5
+FORMERR, SERVFAIL, NOTIMP, REFUSED = 1, 2, 4, 5
 _HEADER = struct.Struct(">HHHHHH")  # id, flags, qd, an, ns, ar counts
-_QR, _AA, _RA = 0x8000, 0x0400, 0x0080
+_QR, _OPCODE, _AA, _RA = 0x8000, 0x7800, 0x0400, 0x0080
 _KEEP = 0x7900  # opcode and RD, as asked
 
 
@@ -24,11 +24,24 @@ class Question(NamedTuple):
     end: int  # where the question section ends in the query
 
 
+class NotAQuery(ValueError):
+    """A query of another kind than a standard one (an update, a notify...)."""
+
+
+def is_response(wire: bytes) -> bool:
+    """Whether `wire` is a response (never answered: two servers could bounce it)."""
+    return len(wire) >= _HEADER.size and bool(wire[2] & 0x80)
+
+
 def question(wire: bytes) -> Question:
-    """The first question of a query; ValueError when it is not one."""
+    """The first question of a standard query; ValueError when there is none, NotAQuery
+    for another kind of query."""
     if len(wire) < _HEADER.size:
         raise ValueError("short message")
-    if _HEADER.unpack_from(wire)[2] < 1:
+    _, flags, questions, _, _, _ = _HEADER.unpack_from(wire)
+    if flags & _OPCODE:
+        raise NotAQuery("not a standard query")
+    if questions < 1:
         raise ValueError("no question")
     labels, offset = [], _HEADER.size
     while True:
@@ -40,7 +53,10 @@ def question(wire: bytes) -> Question:
             break
         if length > 63 or offset + length > len(wire):  # a pointer, or past the end
             raise ValueError("bad label")
-        labels.append(wire[offset:offset + length].decode("ascii", "replace").lower())
+        label = wire[offset:offset + length].decode("ascii", "replace").lower()
+        if "." in label:  # one label "a.b" must not read as the two names' labels
+            raise ValueError("a dot in a label")
+        labels.append(label)
         offset += length
     if offset + 4 > len(wire):
         raise ValueError("truncated question")
@@ -49,11 +65,17 @@ def question(wire: bytes) -> Question:
 
 
 def encode_name(name: str) -> bytes:
+    """`name` in wire form; ValueError for one DNS cannot carry (a label over 63 bytes,
+    a name over 255: a container may have a longer name)."""
     out = b""
     for label in name.rstrip(".").split("."):
         if label:
             raw = label.encode()
+            if len(raw) > 63:
+                raise ValueError(f"label too long for DNS: {label[:20]}...")
             out += bytes([len(raw)]) + raw
+    if len(out) + 1 > 255:
+        raise ValueError("name too long for DNS")
     return out + b"\0"
 
 

@@ -1,5 +1,6 @@
 """berth's DNS server's answers, from records on disk (no sockets of its own needed)."""
 import dns.message
+import dns.opcode
 import dns.rcode
 import dns.rdatatype
 import pytest
@@ -81,3 +82,23 @@ def test_an_internal_network_forwards_nothing(server):
 def test_other_names_are_forwarded_to_the_container_s_own_servers(server):
     assert ask(server, "10.9.1.1", "10.9.1.2", "example.org") is None  # answered later
     assert server.sent == [("127.0.0.9", 53)]
+
+
+def test_what_dns_cannot_carry_or_is_not_a_query_gets_no_crash(server):
+    """A container name too long for a DNS label (berth allows it), an update, a response
+    bounced at the server: an error answer or none, and the server goes on."""
+    records = Records(server.paths)
+    long_name = "x" * 70
+    records.save_endpoints(Endpoints("d" * 64, long_name, [Attachment(
+        "front", "10.9.1.9", 24, "10.9.1.1", "eth0", "vbd0", [], False)], dns=[]))
+    reply = ask(server, "10.9.1.1", "10.9.1.2", "9.1.9.10.in-addr.arpa", "PTR")
+    assert reply.rcode() == dns.rcode.SERVFAIL
+    update = dns.message.make_query("web", "A")
+    update.set_opcode(dns.opcode.UPDATE)
+    replies = []
+    server.handle("10.9.1.1", ("10.9.1.2", 5353), update.to_wire(), replies.append)
+    assert dns.message.from_wire(replies[0]).rcode() == dns.rcode.NOTIMP
+    response = dns.message.make_response(dns.message.make_query("web", "A"))
+    server.handle("10.9.1.1", ("10.9.1.2", 5353), response.to_wire(), replies.append)
+    assert len(replies) == 1 and server.sent == []  # neither answered nor forwarded
+    assert addresses(ask(server, "10.9.1.1", "10.9.1.2", "db")) == ["10.9.1.3"]

@@ -49,3 +49,14 @@ def test_an_error_reply_is_a_bare_header():
     wire = dns.message.make_query("x", "A").to_wire()
     out = dns.message.from_wire(dnswire.error(wire, dnswire.REFUSED))
     assert out.rcode() == dns.rcode.REFUSED and not out.question
+
+
+def test_names_dns_cannot_carry_and_dotted_labels_are_refused():
+    with pytest.raises(ValueError, match="label too long"):
+        dnswire.encode_name("x" * 64 + ".")
+    with pytest.raises(ValueError, match="name too long"):
+        dnswire.encode_name(".".join(["y" * 60] * 5))
+    assert dnswire.encode_name("a" * 63) == b"\x3f" + b"a" * 63 + b"\0"
+    dotted = b"\x12\x34\x01\x00\0\x01\0\0\0\0\0\0\x03a.b\0\0\x01\0\x01"
+    with pytest.raises(ValueError, match="dot"):
+        dnswire.question(dotted)
