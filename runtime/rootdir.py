@@ -63,6 +63,7 @@ class RootDir:
                 attempts += 1
                 if err.errno != errno.EAGAIN or attempts >= EAGAIN_RETRIES:
                     raise
+                os.sched_yield()  # let the racing rename or mount finish
 
     def follow(self, inner: str) -> str:
         """Where `inner` leads inside the root, links followed (within it) even when what

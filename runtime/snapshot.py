@@ -88,10 +88,13 @@ def export(container, out: BinaryIO) -> None:
 def commit_paused(containers, ref: str, refs: list[str], *, changes_: list[str] = (),
                   message: str = "", author: str = "", pause: bool = True) -> Image:
     """commit, with a running container paused meanwhile (docker commit --pause, its
-    default): its files hold still while its layer is written."""
+    default): its files hold still while its layer is written. Without root there is no
+    freezer to pause with: the layer is written from the running container."""
+    from . import rootless
+
     container = containers.get(ref)
     image = containers.images.get(container.spec.image_id)
-    paused = pause and container.status.value == "running"
+    paused = pause and container.status.value == "running" and not rootless.active()
     if paused:
         containers.pause(container.id)
     try:

@@ -57,8 +57,9 @@ def export(api, cid: str, dest: str) -> None:
     as a tar to `dest` (a file, or /dev/stdout)."""
     from runtime.snapshot import export as export_files
 
+    container = api.get(cid)  # an unknown one leaves `dest` as it was
     with open(dest, "wb") as out:
-        export_files(api.get(cid), out)
+        export_files(container, out)
 
 
 def commit(api, cid: str, ref: str | None, author: str, message: str,

@@ -144,12 +144,13 @@ class RuntimeBackend:
         return HostGpus(tuple(gpus), tuple(shared))
 
     def port_taken(self, host_ip: str, port: int, protocol: str) -> str | None:
-        from runtime.network.api import NetworkError, claim_port
+        from runtime.errors import BerthError
+        from runtime.network.api import claim_port
         from runtime.spec import PortMapping
 
         try:
             sock, _ = claim_port(self.paths.run, PortMapping(0, protocol, host_ip, port))
-        except NetworkError as err:
+        except BerthError as err:  # NetworkError, or the rootless agent's PortError
             return str(err)
         sock.close()
         return None

@@ -15,6 +15,7 @@ from .. import rootless
 from .unpack import OPAQUE, WHITEOUT_PREFIX
 
 _KEEP_XATTRS = ("security.capability", "user.")
+_OVERLAY_XATTRS = ("trusted.overlay.", "user.overlay.")  # overlayfs's own (userxattr: user.)
 
 
 def _xattrs(path: str) -> dict[str, str]:
@@ -24,7 +25,7 @@ def _xattrs(path: str) -> dict[str, str]:
     except OSError:
         return out
     for name in names:
-        if name.startswith(_KEEP_XATTRS):
+        if name.startswith(_KEEP_XATTRS) and not name.startswith(_OVERLAY_XATTRS):
             try:
                 value = os.getxattr(path, name, follow_symlinks=False)
             except OSError:

@@ -52,8 +52,14 @@ def serve(run: Path, ready_w: int, session: Session) -> None:
             selector.unregister(conn)  # EOF (or a bad request): the publication ends
             _kill(forwarders.pop(conn, 0))
             conn.close()
-        if session.holder in _reap():
+        ended = _reap()
+        if session.holder in ended:
             break  # the namespaces' holder died (killed): nothing can join any more
+        for conn, pid in list(forwarders.items()):
+            if pid in ended:  # the forwarder died: its publication is over (the
+                selector.unregister(conn)  # monitor sees the connection close), and
+                del forwarders[conn]  # its pid, free again, is never killed
+                conn.close()
         if _occupied(userns, {session.holder, session.helper, *forwarders.values()}):
             idle_since = None
         elif idle_since is None:

@@ -38,11 +38,24 @@ def run_dir(environ: MutableMapping[str, str], uid: int) -> Path:
 def enter(environ: MutableMapping[str, str], words: list[str]) -> list[str]:
     """Join the session when this process is not root (and the command needs the
     runtime): BERTH_ROOT and BERTH_RUN default to the user's directories. Returns the
-    warnings for the user (a session started with BERTH_SINGLE_ID=1)."""
-    warnings: list[str] = []
+    warnings for the user (a session started with BERTH_SINGLE_ID=1). What the system
+    refuses on the way (a run directory not the user's, a working directory gone) is
+    one RootlessError naming it."""
     if os.geteuid() == 0 or (words and words[0] in NO_RUNTIME) or not words:
-        return warnings
-    from . import checks, session  # not before: `berth version` stays fast
+        return []
+    from .checks import RootlessError  # not before: `berth version` stays fast
+
+    try:
+        return _enter(environ)
+    except OSError as err:
+        where = f" ({err.filename})" if err.filename else ""
+        raise RootlessError(f"cannot join the rootless session: {err.strerror}{where}") from None
+
+
+def _enter(environ: MutableMapping[str, str]) -> list[str]:
+    from . import checks, session
+
+    warnings: list[str] = []
 
     uid, gid = os.getuid(), os.getgid()
     environ.setdefault("BERTH_ROOT", str(data_home(environ)))

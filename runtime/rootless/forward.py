@@ -17,7 +17,10 @@ from typing import Callable
 from ..syscalls import CLONE_NEWNET, CLONE_NEWUSER, PR_SET_PDEATHSIG, SYSCALLS
 
 CHUNK = 1 << 16
-UDP_IDLE = 180.0  # seconds a client's UDP flow is kept without traffic (as conntrack's)
+# seconds a client's UDP flow is kept without traffic: an answered one as conntrack keeps
+# a UDP stream (nf_conntrack_udp_timeout_stream), an unanswered one as its 30 s
+UDP_ANSWERED, UDP_UNANSWERED = 120.0, 30.0
+UDP_FLOWS = 512  # at most: the least recently used goes (spoofed sources can't use up fds)
 
 
 def serve(listener: socket.socket, holder: int, target: tuple[str, int]) -> None:
@@ -46,29 +49,40 @@ def relay_datagrams(listener: socket.socket, target: tuple[str, int],
     """Carry datagrams between the clients of `listener` and `target` until `done()`."""
     selector = selectors.DefaultSelector()
     selector.register(listener, selectors.EVENT_READ)
-    flows: dict[tuple, tuple[socket.socket, float]] = {}  # client -> its socket, last use
+    flows: dict[tuple, list] = {}  # client -> [its socket, last use, answered]
+
+    def drop(client: tuple) -> None:
+        flow = flows.pop(client)[0]
+        selector.unregister(flow)
+        flow.close()
+
     while not done():
         for key, _ in selector.select(1.0):
             try:
                 if key.fileobj is listener:
                     data, client = listener.recvfrom(CHUNK)
-                    flow = flows.get(client, (None, 0.0))[0]
-                    if flow is None:
+                    if client not in flows:
+                        if len(flows) >= UDP_FLOWS:
+                            drop(min(flows, key=lambda c: flows[c][1]))
                         flow = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-                        flow.connect(target)
+                        try:
+                            flow.connect(target)
+                        except OSError:
+                            flow.close()
+                            raise
                         selector.register(flow, selectors.EVENT_READ, client)
-                    flows[client] = (flow, time.monotonic())
-                    flow.send(data)
-                else:
+                        flows[client] = [flow, 0.0, False]
+                    flows[client][1] = time.monotonic()
+                    flows[client][0].send(data)
+                elif key.data in flows:
                     listener.sendto(key.fileobj.recv(CHUNK), key.data)
-                    flows[key.data] = (key.fileobj, time.monotonic())
+                    flows[key.data][1:] = [time.monotonic(), True]
             except OSError:
                 continue  # a datagram lost, as datagrams may be
-        for client, (flow, used) in list(flows.items()):
-            if time.monotonic() - used > UDP_IDLE:
-                selector.unregister(flow)
-                flow.close()
-                del flows[client]
+        now = time.monotonic()
+        for client, (_, used, answered) in list(flows.items()):
+            if now - used > (UDP_ANSWERED if answered else UDP_UNANSWERED):
+                drop(client)
 
 
 def _connect(client: socket.socket, target: tuple[str, int]) -> None:

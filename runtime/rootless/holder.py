@@ -16,7 +16,7 @@ from ..syscalls import (CLONE_NEWNET, CLONE_NEWNS, CLONE_NEWUSER, MS_BIND, MS_NO
                         MS_NOEXEC, MS_NOSUID, MS_REC, MS_SLAVE, PR_SET_PDEATHSIG, SYSCALLS)
 from . import idmap, outbound
 from .checks import RootlessError
-from .session import Maps, Session, session_dir
+from .session import Maps, Session, boot_id, session_dir
 
 
 def make(run: Path, maps: Maps, ready_w: int) -> Session:
@@ -51,7 +51,7 @@ def make(run: Path, maps: Maps, ready_w: int) -> Session:
                             f"{directory / 'agent.log'})")
     helper = outbound.start(holder, directory / "helper.pid", log)
     session = Session(agent=os.getpid(), holder=holder, helper=helper,
-                      userns=os.stat(f"/proc/{holder}/ns/user").st_ino)
+                      userns=os.stat(f"/proc/{holder}/ns/user").st_ino, boot=boot_id())
     atomic_write(directory / "state.json", json.dumps(asdict(session)), 0o600)
     return session
 

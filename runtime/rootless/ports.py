@@ -55,20 +55,29 @@ def handle(conn: socket.socket, session: Session) -> int | None:
 
     try:
         request = json.loads(conn.makefile("rb").readline() or b"{}")
-        listener, port = bind(request["protocol"], request["host_ip"], int(request["port"]),
-                              int(request["port_end"]))
+        if not isinstance(request, dict):
+            raise ValueError("not a request")
+        listener, port = bind(str(request["protocol"]), str(request["host_ip"]),
+                              int(request["port"]), int(request["port_end"]))
     except PortError as err:
         _send(conn, {"error": str(err)})
         return None
-    except (OSError, ValueError, KeyError):
+    except Exception as err:  # noqa: BLE001 - one bad request never stops the agent
+        _send(conn, {"error": f"bad publication request: {err}"})
         return None
-    if not request["target"]:  # only tried: free now
+    target = request.get("target")
+    if not target:  # only tried: free now
         listener.close()
         _send(conn, {"port": port})
         return None
-    pid = os.fork()
+    try:
+        pid = os.fork()
+    except OSError as err:
+        listener.close()
+        _send(conn, {"error": f"cannot publish port {port}: {err.strerror}"})
+        return None
     if pid == 0:
-        forward.serve(listener, session.holder, (request["target"], int(request["target_port"])))
+        forward.serve(listener, session.holder, (str(target), int(request["target_port"])))
     listener.close()
     _send(conn, {"port": port})
     return pid
@@ -91,7 +100,8 @@ def bind(protocol: str, host_ip: str, port: int, port_end: int) -> tuple[socket.
     last: OSError | None = None
     for candidate in range(port, max(port, port_end) + 1):
         sock = socket.socket(socket.AF_INET, kind | socket.SOCK_CLOEXEC)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        if protocol == "tcp":  # (on UDP it would let a second publication share the port)
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             sock.bind((address, candidate))
             if protocol == "tcp":

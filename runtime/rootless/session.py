@@ -28,6 +28,10 @@ from . import idmap
 from .checks import RootlessError
 
 IDLE_SECONDS = 1.0  # a session with nothing in it for this long ends
+# what berth keeps in its run directory (runtime.paths, the network records, compose's
+# image mounts): all a session's end removes, whatever else BERTH_RUN holds
+RUN_ENTRIES = ("session", "netns", "dns", "monitors", "locks", "endpoints", "compose")
+BERTH_PROCESSES = ("berth-holder", "berth-monitor", "berth-session", "berth-forward")
 
 
 @dataclass(frozen=True)
@@ -36,6 +40,7 @@ class Session:
     holder: int
     helper: int  # pasta or slirp4netns
     userns: int  # the user namespace's inode, to find what runs in it
+    boot: str = ""  # the boot it ran in (/proc/sys/kernel/random/boot_id)
 
 
 def session_dir(run: Path) -> Path:
@@ -145,23 +150,47 @@ def members(userns: int):
             continue
 
 
+def boot_id() -> str:
+    try:
+        with open("/proc/sys/kernel/random/boot_id") as handle:
+            return handle.read().strip()
+    except OSError:
+        return ""
+
+
+def ours(session: Session, pids: list[int]) -> bool:
+    """Whether the processes found in the recorded user namespace are the session's: a
+    namespace's inode is reused once it is gone, so the record must be of this boot and
+    the namespace must still hold the holder or one of berth's own processes."""
+    if session.boot != boot_id():
+        return False
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/comm") as handle:
+                if pid == session.holder or handle.read().strip() in BERTH_PROCESSES:
+                    return True
+        except OSError:
+            continue
+    return False
+
+
 def end(run: Path, session: Session, spare: Iterable[int] = ()) -> None:
-    """Kill what runs in the session (but `spare`), its helper, and empty the run
-    directory but its lock: its netns files, sockets and records described namespaces
-    that are gone. The caller holds the session lock."""
+    """Kill what runs in the session (but `spare`), its helper, and remove berth's
+    entries of the run directory (not its lock): its netns files, sockets and records
+    described namespaces that are gone. The caller holds the session lock."""
     from . import outbound
 
-    for pid in members(session.userns):
-        if pid not in spare:
+    found = [pid for pid in members(session.userns) if pid not in spare]
+    if ours(session, found):
+        for pid in found:
             _kill(pid)
-    outbound.stop(session.helper)
-    for entry in os.scandir(run):
-        if entry.name == lock_file(run).name:
-            continue
-        if entry.is_dir(follow_symlinks=False):
-            shutil.rmtree(entry.path, ignore_errors=True)
-        else:
-            os.unlink(entry.path)
+        outbound.stop(session.helper)
+    for name in RUN_ENTRIES:
+        path = run / name
+        if path.is_dir() and not path.is_symlink():
+            shutil.rmtree(path, ignore_errors=True)
+        elif path.exists() or path.is_symlink():
+            path.unlink()
 
 
 def _kill(pid: int) -> None:

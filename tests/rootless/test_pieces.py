@@ -1,6 +1,8 @@
 """The rootless session's pure parts: id ranges, the one-line errors, limits, paths."""
 from __future__ import annotations
 
+import os
+
 import pytest
 
 from runtime.rootless import checks, enter, idmap, limits
@@ -105,3 +107,36 @@ def test_udp_publications_relay_each_client_s_datagrams_both_ways():
             sock.close()
     with pytest.raises(ports.PortError, match="publishes TCP and UDP ports"):
         ports.bind("sctp", "127.0.0.1", 0, 0)
+
+
+def test_a_bad_publication_request_is_answered_and_the_agent_goes_on():
+    import json
+    import socket
+
+    from runtime.rootless import ports
+
+    for request in (b"[]\n", b'{"protocol": "tcp"}\n', b"not json\n"):
+        ours, theirs = socket.socketpair()
+        with ours, theirs:
+            theirs.sendall(request)
+            assert ports.handle(ours, session=None) is None
+            answer = json.loads(theirs.makefile("rb").readline())
+            assert answer["error"].startswith("bad publication request"), request
+
+
+def test_ending_a_stale_session_touches_only_berth_s_own(tmp_path):
+    """A record of another boot (or of a namespace whose inode was reused) kills nothing;
+    of the run directory only berth's entries go (BERTH_RUN may be a shared directory)."""
+    from runtime.rootless import session
+
+    run = tmp_path / "run"
+    for name in ("netns", "session", "dns"):
+        (run / name).mkdir(parents=True)
+    (run / "bus").write_text("the user's own\n")
+    (run / "session.lock").write_text("")
+    mine = os.stat("/proc/self/ns/user").st_ino
+    stale = session.Session(agent=1, holder=1, helper=1, userns=mine, boot="another-boot")
+    assert not session.ours(stale, [os.getpid()])
+    session.end(run, stale)  # this process is in that namespace: it must survive
+    assert sorted(p.name for p in run.iterdir()) == ["bus", "session.lock"]
+    assert session.ours(session.Session(1, os.getpid(), 1, 0, session.boot_id()), [os.getpid()])
