@@ -52,12 +52,19 @@ def run_berth(*args: str, cwd: str | os.PathLike | None = None, env: dict | None
 
 
 def remove_all(env: dict) -> None:
-    """Remove the containers and networks of the BERTH_ROOT in `env` (a test's own)."""
+    """Remove the containers and networks of the BERTH_ROOT in `env` (a test's own); a
+    network that will not go (within a few seconds) fails the test: a bridge and its
+    nftables table would outlive the test's directory."""
     ids = run_berth("container", "ls", "-aq", env=env).stdout.split()
     if ids:
-        run_berth("container", "rm", "-f", *ids, env=env)
-    for line in run_berth("network", "ls", env=env).stdout.splitlines()[1:]:
-        run_berth("network", "rm", line.split()[1], env=env)
+        run_berth("container", "rm", "-f", *ids, env=env, check=True)
+    def names() -> list[str]:
+        return [line.split()[1]
+                for line in run_berth("network", "ls", env=env).stdout.splitlines()[1:]]
+
+    for name in names():
+        wait_for(lambda: run_berth("network", "rm", name, env=env).returncode == 0
+                 or name not in names(), timeout=5, interval=0.2)
 
 
 BUSYBOX = "/bin/busybox"
