@@ -57,7 +57,11 @@ def bench_berth(rounds: int, work: Path) -> dict:
     cli = [timed(berth + ["container", "run", "--rm", IMAGE, "true"], work, env)
            for _ in range(20)]
     out["run_true_cli_ms"] = median_ms(cli)
-    out.update(bench_berth_network(berth, env, work))
+    try:
+        out.update(bench_berth_network(berth, env, work))
+    finally:  # `container run` made the default network: its bridge must not outlive the root
+        subprocess.run(berth + ["network", "rm", "bridge"], env=env, stdout=subprocess.DEVNULL,
+                       stderr=subprocess.DEVNULL)
     return out
 
 
