@@ -114,6 +114,30 @@ def cgroup_dirs(name_part: str) -> list[str]:
     return found
 
 
+def cgroup2_mount() -> str | None:
+    """Where the cgroup2 hierarchy is mounted (this machine: empty, beside cgroup v1)."""
+    with open("/proc/self/mounts") as handle:
+        for line in handle:
+            fields = line.split()
+            if len(fields) > 2 and fields[2] == "cgroup2":
+                return fields[1]
+    return None
+
+
+def remove_cgroup(path: str) -> None:
+    """rmdir a test's cgroup once the child that ran in it has left (EBUSY until then)."""
+    import time
+
+    for _ in range(500):
+        try:
+            os.rmdir(path)
+            return
+        except FileNotFoundError:
+            return
+        except OSError:  # the child still leaving
+            time.sleep(0.01)
+
+
 def wait_for(predicate, timeout: float = 10.0, interval: float = 0.02):
     """Poll until predicate() is truthy; return its value or fail."""
     import time

@@ -15,6 +15,7 @@ from runtime.cgroups import v2
 from runtime.cgroups.v2 import V2, cgroup_of
 from runtime.spec import Resources
 from runtime.syscalls import RecordingSyscalls
+from tests.helpers import cgroup2_mount
 
 
 class Kernel:
@@ -202,15 +203,6 @@ def test_a_new_cgroup_uses_its_leaf(kernel, older):
 
 
 # --- the real kernel ----------------------------------------------------------------------
-
-def cgroup2_mount() -> str | None:
-    with open("/proc/self/mounts") as handle:
-        for line in handle:
-            fields = line.split()
-            if len(fields) > 2 and fields[2] == "cgroup2":
-                return fields[1]
-    return None
-
 
 def monitor_and_container(mount: str, home: str) -> dict:
     """Fork a monitor that starts in `home`, makes a container's cgroup, forks a 'container'

@@ -7,7 +7,6 @@ import json
 import os
 import stat
 import struct
-import time
 import uuid
 
 import pytest
@@ -18,6 +17,7 @@ from runtime.cgroups import v1
 from runtime.cgroups.v1 import V1
 from runtime.cgroups.v2 import V2, DeviceFilterError, filter_devices
 from runtime.spec import Resources
+from tests.helpers import cgroup2_mount, remove_cgroup
 from runtime.syscalls import (BPF_CGROUP_DEVICE, BPF_F_ALLOW_MULTI,
                               BPF_PROG_TYPE_CGROUP_DEVICE, RecordingSyscalls, Syscalls)
 
@@ -284,15 +284,6 @@ def test_mknod_is_kept_wherever_devices_are_filtered(monkeypatch):
 
 # --- the real kernel ----------------------------------------------------------------------
 
-def cgroup2_mount() -> str | None:
-    with open("/proc/self/mounts") as handle:
-        for line in handle:
-            fields = line.split()
-            if len(fields) > 2 and fields[2] == "cgroup2":
-                return fields[1]
-    return None
-
-
 def in_cgroup(path: str, tries) -> dict:
     """Fork a child that joins the cgroup at `path`, runs `tries(report)` and reports back."""
     read_end, write_end = os.pipe()
@@ -368,14 +359,7 @@ def test_the_filter_on_a_real_cgroup(tmp_path):
         # the test process itself (not in the cgroup) is not filtered
         assert errno_of(lambda: open_close(disk, os.O_RDONLY)) != errno.EPERM
     finally:
-        for _ in range(500):
-            try:
-                os.rmdir(path)
-                break
-            except FileNotFoundError:
-                break
-            except OSError:  # the child still leaving
-                time.sleep(0.01)
+        remove_cgroup(path)
     assert not os.path.exists(path)
 
 
@@ -404,14 +388,7 @@ def test_a_privileged_containers_filter_on_a_real_cgroup(tmp_path):
         assert report["mknod"] == 0
         assert errno.EPERM not in (report["disk"], report["mem"]), report
     finally:
-        for _ in range(500):
-            try:
-                os.rmdir(path)
-                break
-            except FileNotFoundError:
-                break
-            except OSError:  # the child still leaving
-                time.sleep(0.01)
+        remove_cgroup(path)
     assert not os.path.exists(path)
 
 
